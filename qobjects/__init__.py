@@ -1,0 +1,114 @@
+"""qobjects: Qt-style signals and slots generated from a QAPI schema.
+
+The classes of the bundled default schema are attributes of this module,
+built on first access (``from qobjects import Blockdev``); ``import qobjects``
+itself stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from qobjects.errors import (
+    CommandNotFound,
+    ConnectionLost,
+    GenericError,
+    InvalidHandleValue,
+    MissingMember,
+    NotConnected,
+    ProtocolError,
+    QMPError,
+    QObjectsError,
+    SchemaError,
+    SlotError,
+    SlotSignatureError,
+    StateError,
+    UnknownMember,
+    ValidationError,
+    WrongType,
+)
+from qobjects.objects import Alternate, Handle, Namespace, Struct, build
+from qobjects.schema import Schema, load_schema, parse_schema
+from qobjects.signals import BoundSignal, Connection, Signal
+
+if TYPE_CHECKING:
+    from qobjects.qmp.client import AsyncSession, Session
+    from qobjects.qmp.server import Server
+
+__all__ = [
+    "Alternate",
+    "AsyncSession",
+    "BoundSignal",
+    "CommandNotFound",
+    "Connection",
+    "ConnectionLost",
+    "GenericError",
+    "Handle",
+    "InvalidHandleValue",
+    "MissingMember",
+    "Namespace",
+    "NotConnected",
+    "ProtocolError",
+    "QMPError",
+    "QObjectsError",
+    "Schema",
+    "SchemaError",
+    "Server",
+    "Session",
+    "Signal",
+    "SlotError",
+    "SlotSignatureError",
+    "StateError",
+    "Struct",
+    "UnknownMember",
+    "ValidationError",
+    "WrongType",
+    "aconnect",
+    "build",
+    "connect",
+    "default_namespace",
+    "load_schema",
+    "parse_schema",
+]
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_default: Namespace | None = None
+_default_lock = threading.Lock()
+
+_LAZY = {
+    "Server": "qobjects.qmp.server",
+    "Session": "qobjects.qmp.client",
+    "AsyncSession": "qobjects.qmp.client",
+    "connect": "qobjects.qmp.client",
+    "aconnect": "qobjects.qmp.client",
+}
+
+
+def default_namespace() -> Namespace:
+    """The classes of the bundled default schema (built once, on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                from qobjects.schema import DEFAULT_SCHEMA
+
+                _default = build(DEFAULT_SCHEMA)
+    return _default
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+    if name[:1].isupper():
+        types = default_namespace().types
+        if name in types:
+            return types[name]
+    raise AttributeError(f"module 'qobjects' has no attribute {name!r}")

@@ -1,0 +1,7 @@
+"""``python -m qobjects``: the command line."""
+
+import sys
+
+from qobjects.cli import main
+
+sys.exit(main())

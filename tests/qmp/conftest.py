@@ -1,0 +1,94 @@
+"""Fixtures: a demo server on a real Unix socket, and a raw JSON line client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qobjects.demo import DemoBackend, make_demo_server
+from qobjects.qmp.server import Server
+
+
+class RawClient:
+    """A minimal QMP client: writes JSON, reads CRLF-terminated replies."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.pushed: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, path: Path) -> RawClient:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        return cls(reader, writer)
+
+    async def read(self, timeout: float = 5.0) -> dict[str, Any]:
+        line = await asyncio.wait_for(self.reader.readline(), timeout)
+        if not line:
+            raise EOFError("server closed the connection")
+        assert line.endswith(b"\r\n"), line
+        msg: dict[str, Any] = json.loads(line)
+        return msg
+
+    async def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def send(self, msg: object) -> None:
+        await self.send_raw(json.dumps(msg).encode())
+
+    async def reply(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next reply, keeping pushed events and signals aside."""
+        while True:
+            msg = await self.read(timeout)
+            if "event" in msg or "signal" in msg:
+                self.pushed.append(msg)
+                continue
+            return msg
+
+    async def call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        await self.send(msg)
+        return await self.reply()
+
+    async def pushed_message(self, timeout: float = 5.0) -> dict[str, Any]:
+        if self.pushed:
+            return self.pushed.pop(0)
+        msg = await self.read(timeout)
+        assert "event" in msg or "signal" in msg, msg
+        return msg
+
+    async def negotiate(self, explicit: bool = True) -> dict[str, Any]:
+        greeting = await self.read()
+        if explicit:
+            assert await self.call({"execute": "set-explicit-handles"}) == {"return": {}}
+        assert await self.call({"execute": "qmp_capabilities"}) == {"return": {}}
+        return greeting
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except (ConnectionError, BrokenPipeError):
+            pass
+
+
+@pytest.fixture
+def sock_path(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "qmp.sock"
+
+
+@contextlib.asynccontextmanager
+async def demo_server(path: Path, **kwargs: Any) -> AsyncIterator[tuple[Server, DemoBackend]]:
+    """The demo server listening on *path* for the duration of the block."""
+    server, backend = make_demo_server(**kwargs)
+    await server.start_unix(path)
+    try:
+        yield server, backend
+    finally:
+        await server.close()

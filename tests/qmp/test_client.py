@@ -1,0 +1,410 @@
+"""Remote proxy mode against the demo server, in-process and as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import qobjects
+from qobjects import (
+    CommandNotFound,
+    ConnectionLost,
+    GenericError,
+    InvalidHandleValue,
+    QMPError,
+    SlotSignatureError,
+    StateError,
+    WrongType,
+    default_namespace,
+)
+from qobjects.qmp.client import AsyncSession, Session, parse_address
+from tests.qmp.conftest import demo_server
+
+NS = default_namespace()
+Blockdev: Any = NS.types["Blockdev"]
+BlockInfo: Any = NS.types["BlockInfo"]
+
+
+class ServerThread:
+    """The demo server on its own event loop thread, for synchronous sessions."""
+
+    def __init__(self, path: Path, **kw: Any) -> None:
+        self.path = path
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.kw = kw
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main() -> None:
+            async with demo_server(self.path, **self.kw) as (server, backend):
+                self.server, self.backend = server, backend
+                self.stop = asyncio.Event()
+                self.ready.set()
+                await self.stop.wait()
+
+        self.loop.run_until_complete(main())
+
+    def call(self, fn: Any) -> Any:
+        async def wrapper() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def server_thread(sock_path: Path) -> Any:
+    st = ServerThread(sock_path)
+    yield st
+    st.close()
+
+
+def wait_for(cond: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.005)
+
+
+def test_parse_address() -> None:
+    assert parse_address("unix:/tmp/x") == ("unix", "/tmp/x")
+    assert parse_address("/tmp/x") == ("unix", "/tmp/x")
+    assert parse_address("tcp:localhost:4444") == ("tcp", ("localhost", 4444))
+    assert parse_address("tcp:[::1]:4444") == ("tcp", ("::1", 4444))
+    for bad in ("tcp:host", "tcp:host:port", "tcp::1", "unix:", "tcp:h:99999", ""):
+        with pytest.raises(ValueError):
+            parse_address(bad)
+
+
+def test_sync_session_commands(server_thread: ServerThread) -> None:
+    with qobjects.connect(server_thread.path) as s:
+        assert isinstance(s, Session)
+        assert s.explicit
+        infos = s.query_block()
+        assert [type(i) for i in infos] == [BlockInfo, BlockInfo]
+        hd = infos[0].device
+        assert isinstance(hd, Blockdev) and hd.value == "ide0-hd0"
+        assert hd.session is s.session and hd.target is None
+        assert s.block_passwd(device=hd, password="pw") is None
+        assert server_thread.backend.devices["ide0-hd0"].password == "pw"
+        assert s.execute("query-block") == infos
+        with pytest.raises(WrongType, match="expected Blockdev, got str"):
+            s.block_passwd(device="ide0-hd0", password="x")
+        with pytest.raises(GenericError, match="not removable") as exc:
+            s.blockdev_open_tray(device=hd)
+        assert exc.value.error_class == "GenericError"
+        ghost = s.get(Blockdev, "ghost")
+        with pytest.raises(InvalidHandleValue) as exc2:
+            s.eject(device=ghost)
+        assert exc2.value.error_class == "InvalidHandleValue"
+        raw = s.execute("query-version")
+        assert raw.__class__.__name__ == "VersionInfo" or isinstance(raw, (dict, object))
+        with pytest.raises(CommandNotFound):
+            s.execute("no-such-command")
+        with pytest.raises(AttributeError):
+            s.no_such_command  # noqa: B018
+
+
+def test_same_slot_semantics_remote(server_thread: ServerThread) -> None:
+    got: list[Any] = []
+    with qobjects.connect(server_thread.path) as s:
+        hd, cd = (i.device for i in s.query_block())
+
+        @hd.io_error.connect
+        def on_error(owner: Any, operation: Any, action: Any) -> None:
+            got.append(("full", owner, operation, action))
+
+        assert isinstance(on_error.id, int)
+        assert on_error.id in server_thread.server.connections
+        hd.io_error.connect(lambda owner, action: got.append(("short", action)))
+        hd.io_error.connect(lambda owner, **kw: got.append(("kw", sorted(kw))))
+        hd.io_error.connect(lambda owner, action: got.append(("once", action)), once=True)
+        with pytest.raises(SlotSignatureError):
+            hd.io_error.connect(lambda owner, bogus: None)
+        s.x_inject_io_error(device=cd, operation="read", action="stop")  # other owner: silent
+        s.x_inject_io_error(device=hd, operation="write", action="report")
+        s.x_inject_io_error(device=hd, operation="read", action="ignore")
+        wait_for(lambda: len(got) >= 7)
+        time.sleep(0.05)
+        assert got[0] == ("full", hd, "write", "report")
+        assert got[0][2] is NS.types["IoOperationType"].write
+        assert ("short", "report") in got and ("once", "report") in got
+        assert ("once", "ignore") not in got
+        assert ("kw", ["action", "operation"]) in got
+        assert len(got) == 7
+        hd.io_error.disconnect(on_error)
+        assert on_error.id not in server_thread.server.connections
+        got.clear()
+        with hd.io_error.blocked():
+            s.x_inject_io_error(device=hd, operation="read", action="stop")
+        s.query_block()  # a round trip: any push would have arrived
+        time.sleep(0.05)
+        assert got == []
+        with pytest.raises(StateError, match="emitted by its server"):
+            hd.io_error.emit(operation="read", action="stop")
+
+
+def test_failing_remote_slot_is_logged_and_session_goes_on(server_thread: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
+    got: list[str] = []
+    with qobjects.connect(server_thread.path) as s:
+        cd = s.get(Blockdev, "ide1-cd0")
+
+        def bad(owner: Any, tray_open: bool) -> None:
+            raise RuntimeError("slot broke")
+
+        cd.tray_moved.connect(bad)
+        cd.tray_moved.connect(lambda o, tray_open: got.append(f"tray {tray_open}"))
+        s.blockdev_open_tray(device=cd)
+        s.blockdev_close_tray(device=cd)
+        wait_for(lambda: len(got) == 2)
+        assert got == ["tray True", "tray False"]
+        assert any("slot" in r.getMessage() for r in caplog.records)
+        assert len(s.query_block()) == 2
+
+
+def test_unknown_owner_at_connect(server_thread: ServerThread) -> None:
+    with qobjects.connect(server_thread.path) as s:
+        ghost = s.get(Blockdev, "ghost")
+        with pytest.raises(InvalidHandleValue):
+            ghost.io_error.connect(lambda o: None)
+        assert ghost.io_error.connections == ()
+        with pytest.raises(InvalidHandleValue):
+            s.get(Blockdev, 5)
+
+
+def test_async_session(sock_path: Path) -> None:
+    async def main() -> None:
+        async with demo_server(sock_path) as (server, backend):
+            async with await qobjects.aconnect(f"unix:{sock_path}") as s:
+                assert isinstance(s, AsyncSession)
+                hd, cd = (i.device for i in await s.query_block())
+                got: list[Any] = []
+                done = asyncio.Event()
+
+                async def slot(owner: Any, tray_open: bool) -> None:
+                    await asyncio.sleep(0)
+                    got.append((owner.value, tray_open))
+                    done.set()
+
+                conn = cd.tray_moved.connect(slot)
+                await s.flush()
+                assert conn.id in server.connections
+                await s.blockdev_open_tray(device=cd)
+                await asyncio.wait_for(done.wait(), 5)
+                assert got == [("ide1-cd0", True)]
+                cd.tray_moved.disconnect(conn)
+                await s.flush()
+                assert conn.id not in server.connections
+                assert await s.execute("query-version") is not None
+
+    asyncio.run(main())
+
+
+def test_lost_connection_fails_pending_calls(sock_path: Path) -> None:
+    async def main() -> None:
+        async with demo_server(sock_path) as (server, backend):
+
+            @server.command("block_passwd")
+            async def hang(device: Any, password: str) -> None:
+                await asyncio.sleep(30)
+
+            s = await qobjects.aconnect(sock_path)
+            hd = s.get(Blockdev, "ide0-hd0")
+            call = asyncio.ensure_future(s.block_passwd(device=hd, password="x"))
+            await asyncio.sleep(0.05)
+            for sess in list(server._sessions):
+                sess.close("test")
+            with pytest.raises(ConnectionLost):
+                await call
+            with pytest.raises(ConnectionLost):
+                await s.query_block()
+            await s.close()
+
+    asyncio.run(main())
+
+
+def test_connect_to_missing_socket(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionLost, match="cannot connect"):
+        qobjects.connect(tmp_path / "none.sock")
+
+
+def test_unknown_reply_members_ignored_missing_required_rejected(server_thread: ServerThread) -> None:
+    server = server_thread.server
+    with qobjects.connect(server_thread.path) as s:
+        hd = s.get(Blockdev, "ide0-hd0")
+
+        class Newer:
+            def __init__(self, fn: Any) -> None:
+                self.fn = fn
+
+        orig = server._send_result
+
+        def patched(spec: Any, result: Any, ev: Any) -> None:
+            if spec.name == "query-block":
+                sess = next(iter(server._sessions))
+                sess.reply([{"device": {"__handle__": "Blockdev", "data": "ide0-hd0"}, "type": "hd",
+                             "removable": False, "locked": False, "new-member": 1}], ev)
+                return
+            orig(spec, result, ev)
+
+        for sess in list(server._sessions):
+            sess._send_result = patched  # type: ignore[method-assign]
+        infos = s.query_block()
+        assert infos[0].device == hd
+        for sess in list(server._sessions):
+            sess._send_result = lambda spec, result, ev, sess=sess: sess.reply([{"type": "hd"}], ev)  # type: ignore[method-assign]
+        with pytest.raises(qobjects.MissingMember):
+            s.query_block()
+
+
+def test_reconnect_restores_connections(tmp_path: Path) -> None:
+    path = tmp_path / "serve.sock"
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for(path.exists, 15)
+        return proc
+
+    proc = start()
+    states: list[str] = []
+    got: list[Any] = []
+    try:
+        with qobjects.connect(path, reconnect=True) as s:
+            s.state_changed.connect(lambda sender, state: states.append(state), weak=False)
+            hd, cd = (i.device for i in s.query_block())
+            c1 = hd.io_error.connect(lambda o, action: got.append(("hd", action)))
+            c2 = cd.tray_moved.connect(lambda o, tray_open: got.append(("cd", tray_open)))
+            old_ids = (c1.id, c2.id)
+            s.x_inject_io_error(device=hd, operation="read", action="stop")
+            wait_for(lambda: len(got) == 1)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+            wait_for(lambda: "disconnected" in states)
+            with pytest.raises(ConnectionLost):
+                s.query_block()
+            proc = start()
+            wait_for(lambda: "reconnected" in states, 15)
+            s.x_inject_io_error(device=hd, operation="read", action="report")
+            s.blockdev_open_tray(device=cd)
+            wait_for(lambda: len(got) == 3)
+            assert got == [("hd", "stop"), ("hd", "report"), ("cd", True)]
+            assert (c1.id, c2.id) == old_ids
+            hd.io_error.disconnect(c1)  # still works with the new server ids
+            s.x_inject_io_error(device=hd, operation="read", action="report")
+            s.query_block()
+            time.sleep(0.05)
+            assert len(got) == 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    assert not path.exists()
+
+
+def test_serve_subprocess_with_sync_client(tmp_path: Path) -> None:
+    path = tmp_path / "sub.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(path.exists, 15)
+        with qobjects.connect(f"unix:{path}") as s:
+            assert len(s.query_block()) == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
+
+
+# --- real QEMU ---------------------------------------------------------------------
+
+QEMU = "qemu-system-x86_64"
+
+
+def _have_qemu() -> bool:
+    from shutil import which
+
+    return which(QEMU) is not None
+
+
+@pytest.fixture
+def qemu(tmp_path: Path) -> Any:
+    if not _have_qemu():
+        pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-x86; .ci/run installs it)")
+    path = tmp_path / "qemu.sock"
+    proc = subprocess.Popen(
+        [QEMU, "-machine", "pc,accel=tcg", "-nodefaults", "-display", "none", "-S",
+         "-qmp", f"unix:{path},server=on,wait=off",
+         "-drive", "if=none,id=cd0,media=cdrom", "-device", "ide-cd,drive=cd0,id=cdrom0",
+         "-drive", "if=none,id=cd1,media=cdrom", "-device", "ide-cd,drive=cd1,id=cdrom1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(path.exists, 30)
+        yield path
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_real_qemu_compatibility_mode(qemu: Path) -> None:
+    got: list[Any] = []
+    other: list[Any] = []
+    with qobjects.connect(qemu) as s:
+        assert not s.explicit
+        infos = s.query_block()
+        names = [i.device.value for i in infos]
+        assert names == ["cd0", "cd1"]
+        cd0, cd1 = (i.device for i in infos)
+        assert isinstance(cd0, Blockdev)
+        conn = cd0.tray_moved.connect(lambda owner, tray_open: got.append((owner, tray_open)))
+        cd1.tray_moved.connect(lambda owner, tray_open: other.append(tray_open))
+        assert isinstance(conn.id, int)
+        s.blockdev_open_tray(device=cd0)
+        wait_for(lambda: got)
+        assert got == [(cd0, True)]
+        assert other == []
+        with pytest.raises(QMPError) as exc:
+            s.blockdev_open_tray(device=s.get(Blockdev, "nope"))
+        assert exc.value.error_class == "DeviceNotFound"
+        assert type(exc.value).__name__ == "DeviceNotFound"
+        status = s.execute("query-status")
+        assert status["running"] is False
+        cd0.tray_moved.disconnect(conn)
+        s.blockdev_close_tray(device=cd0)
+        s.query_block()
+        time.sleep(0.2)
+        assert got == [(cd0, True)]
+
+
+def test_real_qemu_unmapped_signal_is_refused(qemu: Path, tmp_path: Path) -> None:
+    schema = tmp_path / "s.json"
+    schema.write_text(
+        "{ 'handle': 'Blockdev', 'data': 'str' }\n"
+        "{ 'signal': 'WOBBLE', 'owner': 'Blockdev' }\n"
+    )
+    with qobjects.connect(qemu, schema=schema) as s:
+        dev = s.get(s.session.namespace.types["Blockdev"], "cd0")
+        with pytest.raises(StateError, match="no event mapping"):
+            dev.wobble.connect(lambda o: None)
+
