@@ -108,7 +108,7 @@ def pyqt6_emit() -> float | None:
     except ImportError:
         return None
 
-    class Dev(QObject):  # type: ignore[misc]
+    class Dev(QObject):
         io_error = pyqtSignal(str, str)
 
     dev = Dev()
@@ -165,13 +165,20 @@ def main() -> str:
         table(
             ["emit, 2 members, 1 slot", "ns per emit (median)", "x floor", "x qobjects"],
             [
-                [name, f"{v:.0f}" if v else "n/a", f"{v / base:.2f}" if v else "n/a", f"{v / ours:.2f}" if v else "n/a"]
+                [
+                    name,
+                    f"{v:.0f}" if v else "n/a",
+                    f"{v / base:.2f}" if v else "n/a",
+                    f"{v / ours:.2f}" if v else "n/a",
+                ]
                 for name, v in rows
             ],
         ),
         "",
         f"qobjects is {min(peers) / ours:.1f}x faster than the fastest peer; "
-        f"{ours / base:.2f}x the floor; 10,000 other owners: {rows[2][1] / ours:.2f}x." if rows[2][1] else "",
+        f"{ours / base:.2f}x the floor; 10,000 other owners: {rows[2][1] / ours:.2f}x."
+        if rows[2][1]
+        else "",
         f"Memory per connection (tracemalloc, 100,000 connections): {memory_per_connection():.0f} bytes.",
         "PySide6 is not measured: PySide6 6.12 crashes on repeated emission here.",
     ]

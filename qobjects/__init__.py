@@ -29,13 +29,13 @@ from qobjects.errors import (
     ValidationError,
     WrongType,
 )
-from qobjects.objects import Alternate, Handle, Namespace, Struct, build
 from qobjects.schema import Schema, load_schema, parse_schema
-from qobjects.signals import BoundSignal, Connection, Signal
 
 if TYPE_CHECKING:
-    from qobjects.qmp.client import AsyncSession, Session
+    from qobjects.objects import Alternate, Handle, Namespace, Struct, build
+    from qobjects.qmp.client import AsyncSession, Session, aconnect, connect
     from qobjects.qmp.server import Server
+    from qobjects.signals import BoundSignal, Connection, Signal
 
 __all__ = [
     "Alternate",
@@ -80,7 +80,16 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _default: Namespace | None = None
 _default_lock = threading.Lock()
 
+# Loaded on first use, so that `import qobjects` (and `qobjects check`) stays cheap.
 _LAZY = {
+    "Alternate": "qobjects.objects",
+    "Handle": "qobjects.objects",
+    "Namespace": "qobjects.objects",
+    "Struct": "qobjects.objects",
+    "build": "qobjects.objects",
+    "BoundSignal": "qobjects.signals",
+    "Connection": "qobjects.signals",
+    "Signal": "qobjects.signals",
     "Server": "qobjects.qmp.server",
     "Session": "qobjects.qmp.client",
     "AsyncSession": "qobjects.qmp.client",
@@ -95,6 +104,7 @@ def default_namespace() -> Namespace:
     if _default is None:
         with _default_lock:
             if _default is None:
+                from qobjects.objects import build
                 from qobjects.schema import DEFAULT_SCHEMA
 
                 _default = build(DEFAULT_SCHEMA)

@@ -23,7 +23,9 @@ def add_serve(sub: Any) -> argparse.ArgumentParser:
         description="Serve the demo backend over QMP until interrupted. QMP has no "
         "authentication: prefer --unix, or bind --tcp to a loopback address.",
     )
-    p.add_argument("--demo", action="store_true", required=True, help="serve the demo devices (required for now)")
+    p.add_argument(
+        "--demo", action="store_true", required=True, help="serve the demo devices (required for now)"
+    )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--unix", metavar="PATH", help="listen on a Unix socket (mode 0600)")
     where.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP")
@@ -179,4 +181,3 @@ async def _settle(session: Any) -> None:
     """A round trip: anything pushed before it has arrived once it returns."""
     await session.execute("query-version")
     await asyncio.sleep(0.01)
-

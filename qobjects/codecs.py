@@ -18,7 +18,7 @@ import keyword
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from qobjects.errors import InvalidHandleValue, MissingMember, UnknownMember, WrongType
 
@@ -63,7 +63,7 @@ def py_name(name: str) -> str:
     ident = name.replace("-", "_").replace(".", "_")
     if ident[:1].isdigit():
         ident = "_" + ident
-    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident) and ident != "_":
+    if keyword.iskeyword(ident) or (keyword.issoftkeyword(ident) and ident != "_"):
         ident += "_"
     return ident
 
@@ -103,7 +103,7 @@ class Codec:
 
     name: str = "?"
     fast_class: type | None = None
-    json_kind: ClassVar[str] = "value"
+    json_kind: str = "value"
 
     def annotation(self) -> Any:
         """The Python type annotation of the values this codec accepts."""
@@ -312,9 +312,9 @@ class MemberSpec:
         return ann | None if self.optional else ann
 
 
-def encode_members(specs: Sequence[MemberSpec], values: Mapping[str, Any], explicit: bool) -> dict[
-    str, object
-]:
+def encode_members(
+    specs: Sequence[MemberSpec], values: Mapping[str, Any], explicit: bool
+) -> dict[str, object]:
     """JSON object for checked member values keyed by Python name; None optionals left out."""
     out: dict[str, object] = {}
     for spec in specs:

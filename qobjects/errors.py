@@ -134,7 +134,7 @@ class NotConnected(QObjectsError, LookupError):
     """Disconnecting a slot or connection that is not connected."""
 
 
-class SlotError(ExceptionGroup[Exception], QObjectsError):  # type: ignore[misc]
+class SlotError(ExceptionGroup[Exception], QObjectsError):
     """One or more slots raised while a signal was delivered.
 
     All slots ran; each failure is in ``exceptions``, with the slot that raised
@@ -150,9 +150,7 @@ class SlotError(ExceptionGroup[Exception], QObjectsError):  # type: ignore[misc]
         self.slots = tuple(slots)
         return self
 
-    def __init__(
-        self, message: str, exceptions: Sequence[Exception], slots: Sequence[object] = ()
-    ) -> None:
+    def __init__(self, message: str, exceptions: Sequence[Exception], slots: Sequence[object] = ()) -> None:
         super().__init__(message, exceptions)
 
     def derive(self, excs: Sequence[Exception]) -> SlotError:  # type: ignore[override]

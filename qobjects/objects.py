@@ -224,7 +224,9 @@ class HandleCodec(Codec):
         if isinstance(data, dict):
             if set(data) != {"__handle__", "data"}:
                 raise WrongType(
-                    where, member, f"{self.name} (canonical form has exactly '__handle__' and 'data')",
+                    where,
+                    member,
+                    f"{self.name} (canonical form has exactly '__handle__' and 'data')",
                     "object with keys " + ", ".join(sorted(map(str, data))),
                 )
             if data["__handle__"] != self.name:
@@ -233,7 +235,9 @@ class HandleCodec(Codec):
         try:
             data = self.cls._scalar.check(data, where, member)
         except WrongType:
-            raise WrongType(where, member, f"{self.name} ({self.cls._scalar.name})", type_name(data)) from None
+            raise WrongType(
+                where, member, f"{self.name} ({self.cls._scalar.name})", type_name(data)
+            ) from None
         return ctx.handle(self.cls, data)
 
 
@@ -319,7 +323,9 @@ class UnionBase(Struct):
             branch = cls.variants.get(str(data[cls._tag]))
             if branch is None:
                 raise WrongType(
-                    cls._where, cls._tag, "one of " + ", ".join(map(repr, cls.variants)),
+                    cls._where,
+                    cls._tag,
+                    "one of " + ", ".join(map(repr, cls.variants)),
                     repr(data[cls._tag]),
                 )
             return branch.from_json(data, ctx)
@@ -357,7 +363,7 @@ class _AlternateMeta(type):
     _branches: tuple[tuple[str, Codec], ...]
 
     def __instancecheck__(cls, value: object) -> bool:
-        return cls._branch_for(value) is not None  # type: ignore[attr-defined,no-any-return]
+        return cls._branch_for(value) is not None  # type: ignore[attr-defined]
 
 
 class Alternate(metaclass=_AlternateMeta):
@@ -603,8 +609,9 @@ class _Builder:
             return ()
         doc_ent = doc_ent or t
         return tuple(
-            MemberSpec(m.name, py_name(m.name), self.codec(m.type), m.optional,
-                       self._member_doc(doc_ent, m.name))
+            MemberSpec(
+                m.name, py_name(m.name), self.codec(m.type), m.optional, self._member_doc(doc_ent, m.name)
+            )
             for m in t.members
         )
 
@@ -621,14 +628,18 @@ class _Builder:
     # handles
 
     def _handle(self, ent: qs.HandleType) -> None:
-        cls = type(ent.name, (Handle,), {
-            "__module__": self.module,
-            "__doc__": self._doc(ent) or f"QAPI handle {ent.name}.",
-            "__handle_name__": ent.name,
-            "_scalar": self.codec(ent.data),
-            "_interned": weakref.WeakValueDictionary(),
-            "_signals": {},
-        })
+        cls = type(
+            ent.name,
+            (Handle,),
+            {
+                "__module__": self.module,
+                "__doc__": self._doc(ent) or f"QAPI handle {ent.name}.",
+                "__handle_name__": ent.name,
+                "_scalar": self.codec(ent.data),
+                "_interned": weakref.WeakValueDictionary(),
+                "_signals": {},
+            },
+        )
         self.codecs[ent.name] = HandleCodec(cls)
         self.ns.handles[ent.name] = cls
         self._export(ent, cls)
@@ -656,12 +667,16 @@ class _Builder:
             bases = (UnionBase, base.cls) if ent.variants is not None else (base.cls,)
         inherited = {s for b in bases for k in b.__mro__ for s in getattr(k, "__slots__", ())}
         own = tuple(py_name(m.name) for m in ent.members if py_name(m.name) not in inherited)
-        cls = type(ent.name, bases, {
-            "__module__": self.module,
-            "__slots__": own,
-            "__doc__": self._doc(ent) or f"QAPI {ent.meta} {ent.name}.",
-            "_where": ent.name,
-        })
+        cls = type(
+            ent.name,
+            bases,
+            {
+                "__module__": self.module,
+                "__slots__": own,
+                "__doc__": self._doc(ent) or f"QAPI {ent.meta} {ent.name}.",
+                "_where": ent.name,
+            },
+        )
         codec = StructCodec(cls)
         self.codecs[ent.name] = codec
         self._export(ent, cls)
@@ -681,10 +696,12 @@ class _Builder:
         body += [f"    _setattr(self, {s.py!r}, {s.py})" for s in specs]
         init = compile_function("__init__", "self, " + member_params(specs), body, ns)
         init.__qualname__ = f"{cls.__qualname__}.__init__"
-        cls.__init__ = init  # type: ignore[misc]
+        setattr(cls, "__init__", init)  # noqa: B010 (mypy forbids assigning methods)
         cls._specs = specs
 
     def _fill_union(self, ent: qs.ObjectType, cls: type[Struct], base_specs: tuple[MemberSpec, ...]) -> None:
+        from qobjects.schema import ObjectType
+
         assert ent.variants is not None
         tag = ent.variants.tag_member
         variants: dict[str, type[UnionBase]] = {}
@@ -693,20 +710,25 @@ class _Builder:
         cases = [m.name for m in tag_type.members] if hasattr(tag_type, "members") else list(by_case)
         for case in cases:
             v = by_case.get(case)
-            extra = self.specs(v.type) if v is not None and isinstance(v.type, _object_type()) else ()
+            extra = self.specs(v.type) if v is not None and isinstance(v.type, ObjectType) else ()
             names = {s.py for s in base_specs}
             own = tuple(s.py for s in extra if s.py not in names)
-            branch = type(f"{cls.__name__}_{py_name(case)}", (cls,), {
-                "__module__": self.module,
-                "__slots__": own,
-                "__doc__": f"Branch '{case}' of union {cls.__name__}.",
-                "_branch": case,
-                "_where": f"{cls.__name__} (branch '{case}')",
-                "variants": {},
-            })
+            where = f"{cls.__name__} (branch '{case}')"
+            branch: type[UnionBase] = type(
+                f"{cls.__name__}_{py_name(case)}",
+                (cls,),
+                {
+                    "__module__": self.module,
+                    "__slots__": own,
+                    "__doc__": f"Branch '{case}' of union {cls.__name__}.",
+                    "_branch": case,
+                    "_where": where,
+                    "variants": {},
+                },
+            )
             branch.__qualname__ = f"{cls.__name__}.{py_name(case)}"
             specs = base_specs + tuple(s for s in extra if s.py not in names)
-            self._install_init(branch, specs, branch._where)
+            self._install_init(branch, specs, where)
             branch.__annotations__ = {s.py: s.annotation() for s in specs}
             variants[case] = branch
         cls.variants = variants  # type: ignore[attr-defined]
@@ -716,16 +738,21 @@ class _Builder:
     # alternates
 
     def _alternate(self, ent: qs.AlternateType) -> None:
-        cls = type(ent.name, (Alternate,), {
-            "__module__": self.module,
-            "__doc__": self._doc(ent) or f"QAPI alternate {ent.name}.",
-        })
+        cls: type[Alternate] = type(
+            ent.name,
+            (Alternate,),
+            {
+                "__module__": self.module,
+                "__doc__": self._doc(ent) or f"QAPI alternate {ent.name}.",
+            },
+        )
         self.codecs[ent.name] = AlternateCodec(cls)
         self._export(ent, cls)
 
         def fill() -> None:
             branches = tuple((v.name, self.codec(v.type)) for v in ent.variants.variants)
             cls._branches = branches
+
         self.pending.append(fill)
 
     # commands, events
@@ -742,8 +769,14 @@ class _Builder:
                 arg_codec = self.codec(ent.arg_type)
         ret = self.codec(ent.ret_type) if ent.ret_type is not None else None
         self.ns.commands[ent.name] = CommandSpec(
-            ent.name, py_name(ent.name), args, arg_codec, ret, self._doc(ent),
-            ent.success_response, _checker(args, f"command '{ent.name}'"),
+            ent.name,
+            py_name(ent.name),
+            args,
+            arg_codec,
+            ret,
+            self._doc(ent),
+            ent.success_response,
+            _checker(args, f"command '{ent.name}'"),
         )
 
     def _event(self, ent: qs.Event) -> None:
@@ -760,10 +793,3 @@ def _checker(specs: tuple[MemberSpec, ...], where: str) -> Callable[..., dict[st
     as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
     body = [*compile_members(specs, where, ns), f"    return {as_dict}"]
     return compile_function("check", member_params(specs), body, ns)
-
-
-def _object_type() -> type:
-    from qobjects.schema import ObjectType
-
-    return ObjectType
-

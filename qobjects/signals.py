@@ -301,9 +301,7 @@ class BoundSignal(_Blocker):
         return f"<BoundSignal {self.signal.describe()} of {self.owner!r}>"
 
     def _remote_emit(self, **data: Any) -> None:
-        raise StateError(
-            f"{self.signal.describe()} of remote {self.owner.value!r} is emitted by its server"
-        )
+        raise StateError(f"{self.signal.describe()} of remote {self.owner.value!r} is emitted by its server")
 
     @property
     def connections(self) -> tuple[Connection[Any], ...]:
@@ -525,9 +523,7 @@ class Signal(_Blocker):
         )
         ns2: dict[str, Any] = {}
         check_body = [*compile_members(specs, where, ns2), f"    return {as_dict}"]
-        self._check: Callable[..., dict[str, Any]] = compile_function(
-            "check", params, check_body, ns2
-        )
+        self._check: Callable[..., dict[str, Any]] = compile_function("check", params, check_body, ns2)
 
     @staticmethod
     def _mode(targets: tuple[Connection[Any], ...]) -> int:

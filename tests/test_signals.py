@@ -76,8 +76,9 @@ def test_emit_calls_slot_with_owner_and_members(ns: qobjects.Namespace) -> None:
 def test_decorator_form_leaves_usable_function(ns: qobjects.Namespace) -> None:
     d = dev(ns)
     got: list[str] = []
+    bound: BoundSignal = d.io_error
 
-    @d.io_error.connect
+    @bound.connect
     def on_error(owner: Any, operation: str, action: str) -> str:
         got.append(action)
         return "direct"
@@ -121,9 +122,7 @@ def test_shorter_slot_gets_only_what_it_names(ns: qobjects.Namespace) -> None:
         (lambda owner, operation, extra, action: None, "needs parameter 'extra'"),
     ],
 )
-def test_bad_slot_signatures_are_rejected_at_connect(
-    ns: qobjects.Namespace, slot: Any, message: str
-) -> None:
+def test_bad_slot_signatures_are_rejected_at_connect(ns: qobjects.Namespace, slot: Any, message: str) -> None:
     d = dev(ns)
     with pytest.raises(SlotSignatureError, match=message):
         d.io_error.connect(slot)
@@ -163,7 +162,7 @@ def test_emit_with_struct_member(ns: qobjects.Namespace) -> None:
     d = dev(ns)
     got: list[Any] = []
     d.moved.connect(lambda o, where, tray_open: got.append(where))
-    w = ns.types["Where"](sector=7)  # type: ignore[call-arg]
+    w = ns.types["Where"](sector=7)
     d.moved.emit(tray_open=False, where=w)
     assert got == [w]
 

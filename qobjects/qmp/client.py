@@ -25,18 +25,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import blinker
-
-from qobjects.codecs import DecodeContext, decode_members, encode_members
-from qobjects.errors import (
-    ConnectionLost,
-    ProtocolError,
-    QMPError,
-    SlotError,
-    StateError,
-    ValidationError,
-    qmp_error,
-)
-from qobjects.objects import CommandSpec, Handle, Namespace, StructCodec, build
 from qobjects.qmp.protocol import (
     BadMessage,
     Closed,
@@ -51,6 +39,18 @@ from qobjects.qmp.protocol import (
     Role,
     SignalMessage,
 )
+
+from qobjects.codecs import DecodeContext, decode_members, encode_members
+from qobjects.errors import (
+    ConnectionLost,
+    ProtocolError,
+    QMPError,
+    SlotError,
+    StateError,
+    ValidationError,
+    qmp_error,
+)
+from qobjects.objects import CommandSpec, Handle, Namespace, StructCodec, build
 from qobjects.schema import Schema
 from qobjects.signals import BoundSignal, Connection, Signal
 
@@ -198,16 +198,14 @@ class AsyncSession:
         self._greeted = self.loop.create_future()
         try:
             if self._kind == "unix":
-                _, link = await self.loop.create_unix_connection(
-                    lambda: _ClientProtocol(self), self._where
-                )
+                _, link = await self.loop.create_unix_connection(lambda: _ClientProtocol(self), self._where)
             else:
                 host, port = self._where
-                _, link = await self.loop.create_connection(
-                    lambda: _ClientProtocol(self), host, port
-                )
+                _, link = await self.loop.create_connection(lambda: _ClientProtocol(self), host, port)
         except OSError as err:
-            raise ConnectionLost(f"cannot connect to {os.fspath(self.address)}: {err.strerror or err}") from err
+            raise ConnectionLost(
+                f"cannot connect to {os.fspath(self.address)}: {err.strerror or err}"
+            ) from err
         self._link = link
         self.greeting = await asyncio.wait_for(self._greeted, self.timeout)
         await self._negotiate()
@@ -275,7 +273,7 @@ class AsyncSession:
             try:
                 await self._open()
                 await self._restore()
-            except (ConnectionLost, OSError, QMPError, asyncio.TimeoutError) as err:
+            except (TimeoutError, ConnectionLost, OSError, QMPError) as err:
                 log.info("reconnect to %s failed: %s", os.fspath(self.address), err)
                 if self._link is not None:
                     self._link.transport and self._link.transport.abort()  # type: ignore[func-returns-value]
@@ -365,9 +363,7 @@ class AsyncSession:
         arguments = {k.replace("-", "_"): v for k, v in arguments.items()}
         for name, value in arguments.items():
             if isinstance(value, Handle) and value._session not in (None, self):
-                raise ValidationError(
-                    f"command '{spec.name}'", name, "handle belongs to another session"
-                )
+                raise ValidationError(f"command '{spec.name}'", name, "handle belongs to another session")
         if spec.arg_codec is not None:
             if isinstance(spec.arg_codec, StructCodec):
                 value = spec.arg_codec.cls(**arguments)
@@ -404,10 +400,14 @@ class AsyncSession:
         try:
             value = cls._scalar.check(value, cls.__handle_name__, "")
         except WrongType as err:
-            raise InvalidHandleValue(f"'{value}' is not a valid {cls.__handle_name__}: {err.detail}") from None
+            raise InvalidHandleValue(
+                f"'{value}' is not a valid {cls.__handle_name__}: {err.detail}"
+            ) from None
         return cls._make(value, None, self)
 
-    def add_event_listener(self, listener: Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]) -> None:
+    def add_event_listener(
+        self, listener: Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]
+    ) -> None:
         """Call ``listener(name, data, timestamp)`` for every QMP event received."""
         self._event_listeners.append(listener)
 
@@ -492,7 +492,9 @@ class AsyncSession:
         if rem is None:
             return  # a late push for a connection already gone
         try:
-            values = decode_members(rem.bound.signal.specs, ev.data or {}, self._ctx, rem.bound.signal.describe())
+            values = decode_members(
+                rem.bound.signal.specs, ev.data or {}, self._ctx, rem.bound.signal.describe()
+            )
         except (ValidationError, QMPError) as err:
             log.warning("dropping malformed %s: %s", rem.bound.signal.describe(), err)
             return
@@ -574,7 +576,9 @@ class Session:
     Every method waits for its result. Slots run in the background thread.
     """
 
-    def __init__(self, inner: AsyncSession, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    def __init__(
+        self, inner: AsyncSession, loop: asyncio.AbstractEventLoop, thread: threading.Thread
+    ) -> None:
         self._inner = inner
         self._loop = loop
         self._thread = thread
@@ -616,7 +620,9 @@ class Session:
         """See :meth:`AsyncSession.get`."""
         return self._inner.get(cls, value)
 
-    def add_event_listener(self, listener: Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]) -> None:
+    def add_event_listener(
+        self, listener: Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]
+    ) -> None:
         """See :meth:`AsyncSession.add_event_listener` (runs in the background thread)."""
         self._inner.add_event_listener(listener)
 
@@ -675,4 +681,3 @@ def connect(
     inner._sync = True
     inner._loop_thread = thread.ident
     return Session(inner, loop, thread)
-

@@ -31,10 +31,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from qobjects import __version__
-from qobjects.codecs import DecodeContext, encode_members
-from qobjects.errors import InvalidHandleValue, QMPError, ValidationError
-from qobjects.objects import CommandSpec, Handle, HandleCodec, Namespace, build
 from qobjects.qmp.protocol import (
     BadMessage,
     Closed,
@@ -50,6 +46,11 @@ from qobjects.qmp.protocol import (
     Role,
     SignalMessage,
 )
+
+from qobjects import __version__
+from qobjects.codecs import DecodeContext, encode_members
+from qobjects.errors import InvalidHandleValue, QMPError, ValidationError
+from qobjects.objects import CommandSpec, Handle, HandleCodec, Namespace, build
 from qobjects.schema import Schema
 from qobjects.signals import BoundSignal, Connection, Signal
 
@@ -193,9 +194,7 @@ class Server:
         spec = self.namespace.events[event]
         provided = {s.py for s in signal.specs}
         owner_py = next(s.py for s in spec.args if s.name == owner_member)
-        owner_is_handle = isinstance(
-            next(s.codec for s in spec.args if s.name == owner_member), HandleCodec
-        )
+        owner_is_handle = isinstance(next(s.codec for s in spec.args if s.name == owner_member), HandleCodec)
         extra = [s for s in spec.args if s.py not in provided and s.py != owner_py]
 
         def mirror(owner: Handle, **data: Any) -> None:
@@ -387,9 +386,9 @@ class ServerSession(asyncio.Protocol):
         """End the session and drop its connections."""
         if self.closing:
             return
-        log.warning("session %x closed: %s", id(self), reason) if reason.startswith(
-            "slow"
-        ) else log.info("session %x closing: %s", id(self), reason)
+        log.warning("session %x closed: %s", id(self), reason) if reason.startswith("slow") else log.info(
+            "session %x closing: %s", id(self), reason
+        )
         self.closing = True
         self.out.clear()
         self._drop_connections()
@@ -463,7 +462,9 @@ class ServerSession(asyncio.Protocol):
             return
         self._send_result(spec, result, ev)
 
-    async def _run_async(self, fn: Callable[..., Any], args: dict[str, Any], spec: CommandSpec, ev: Execute) -> None:
+    async def _run_async(
+        self, fn: Callable[..., Any], args: dict[str, Any], spec: CommandSpec, ev: Execute
+    ) -> None:
         try:
             result = await fn(**args)
         except Exception as err:
@@ -521,10 +522,7 @@ class ServerSession(asyncio.Protocol):
     def _owner(self, owner: object) -> tuple[type[Handle], Handle] | str:
         """Resolve a canonical owner; an error desc on failure (InvalidHandleValue raised)."""
         if not (isinstance(owner, dict) and set(owner) == {"__handle__", "data"}):
-            return (
-                "'owner' must be a handle in canonical form "
-                '{"__handle__": TYPE, "data": VALUE}'
-            )
+            return '\'owner\' must be a handle in canonical form {"__handle__": TYPE, "data": VALUE}'
         tname = owner["__handle__"]
         cls = self.server.namespace.handles.get(tname) if isinstance(tname, str) else None
         if cls is None:
@@ -536,8 +534,7 @@ class ServerSession(asyncio.Protocol):
         if not self.proto.explicit_handles:
             self.error(
                 "GenericError",
-                "connect needs explicit handles: execute 'set-explicit-handles' "
-                "before 'qmp_capabilities'",
+                "connect needs explicit handles: execute 'set-explicit-handles' before 'qmp_capabilities'",
                 ev,
             )
             return
@@ -552,13 +549,13 @@ class ServerSession(asyncio.Protocol):
         cls, owner = found
         signal = cls._signals.get(ev.signal)
         if signal is None:
-            owners = [
-                n for n, h in self.server.namespace.handles.items() if ev.signal in h._signals
-            ]
+            owners = [n for n, h in self.server.namespace.handles.items() if ev.signal in h._signals]
             mine = ", ".join(cls._signals) or "none"
             if owners:
-                desc = (f"signal '{ev.signal}' belongs to {', '.join(owners)}, "
-                        f"not {cls.__name__} (its signals: {mine})")
+                desc = (
+                    f"signal '{ev.signal}' belongs to {', '.join(owners)}, "
+                    f"not {cls.__name__} (its signals: {mine})"
+                )
             else:
                 desc = f"unknown signal '{ev.signal}' (signals of {cls.__name__}: {mine})"
             self.error("GenericError", desc, ev)

@@ -18,19 +18,14 @@ from qobjects.schema.entities import (
     BuiltinType,
     Command,
     Entity,
-    EnumMember,
     EnumType,
     Event,
-    Feature,
-    HandleType,
-    IfCond,
-    ObjectMember,
     ObjectType,
-    Signal,
     Type,
-    Variant,
     Variants,
 )
+from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.members import EnumMember, Feature, IfCond, ObjectMember, Variant
 from qobjects.schema.model import Schema, Visitor
 from qobjects.schema.parser import Reader, parse, read_text
 from qobjects.schema.source import SourceInfo

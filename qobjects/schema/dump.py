@@ -14,13 +14,11 @@ from qobjects.schema.entities import (
     Command,
     EnumType,
     Event,
-    Feature,
-    HandleType,
-    IfCond,
     ObjectType,
-    Signal,
     Variants,
 )
+from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.members import Feature, IfCond
 from qobjects.schema.model import Schema, Visitor
 from qobjects.schema.source import SourceInfo
 

@@ -1,4 +1,7 @@
-"""The entities of a checked schema: types, commands, events, handles, signals.
+"""The entities of a checked schema: types, commands and events.
+
+Handle types and signals are in :mod:`qobjects.schema.handles`, members in
+:mod:`qobjects.schema.members`.
 
 Entities are built in two phases: the :class:`~qobjects.schema.model.Schema`
 constructs them from the checked expressions (type references are still
@@ -9,10 +12,21 @@ the checks that need the whole schema. After that an entity does not change.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from qobjects.errors import SchemaError
 from qobjects.schema.expr import c_name
+from qobjects.schema.members import (
+    _NO_COND,
+    INTEGER_TYPES,
+    EnumMember,
+    Feature,
+    IfCond,
+    Implicit,
+    Member,
+    ObjectMember,
+    Variant,
+)
 
 if TYPE_CHECKING:
     from qobjects.schema.doc import Doc
@@ -25,213 +39,13 @@ __all__ = [
     "BuiltinType",
     "Command",
     "Entity",
-    "EnumMember",
     "EnumType",
     "Event",
-    "Feature",
-    "HandleType",
-    "IfCond",
     "Include",
-    "Member",
-    "ObjectMember",
     "ObjectType",
-    "Signal",
     "Type",
-    "Variant",
     "Variants",
 ]
-
-#: ``(kind, owner)`` for members of implicit types: kind is ``"arg"``
-#: (command/event arguments), ``"base"`` (inline union base) or ``"signal"``.
-Implicit = tuple[Literal["arg", "base", "signal"], str]
-
-INTEGER_TYPES = (
-    "int",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "size",
-)
-SPECIAL_FEATURES = ("deprecated", "unstable")
-
-
-class IfCond:
-    """A condition: ``None``, a name, or ``{'all'|'any': [..]}`` / ``{'not': C}``.
-
-    qobjects has no build configuration, so every condition counts as true;
-    conditions are kept for the dump and for documentation.
-
-    :ivar ifcond: the raw value.
-    """
-
-    __slots__ = ("ifcond",)
-
-    def __init__(self, ifcond: str | dict[str, object] | None = None) -> None:
-        self.ifcond = ifcond
-
-    def is_present(self) -> bool:
-        return bool(self.ifcond)
-
-    def __str__(self) -> str:
-        return str(self.ifcond)
-
-    def __repr__(self) -> str:
-        return f"IfCond({self.ifcond!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, IfCond) and other.ifcond == self.ifcond
-
-    def __hash__(self) -> int:
-        return hash(repr(self.ifcond))
-
-
-_NO_COND = IfCond()
-
-
-def _ifcond(value: object) -> IfCond:
-    if value is None:
-        return _NO_COND
-    assert isinstance(value, (str, dict))
-    return IfCond(value)
-
-
-# -- members -------------------------------------------------------------------
-
-
-class Member:
-    """Something with a name inside a definition: a member, value, branch or feature."""
-
-    role = "member"
-    __slots__ = ("defined_in", "ifcond", "implicit", "info", "name")
-
-    def __init__(self, name: str, info: SourceInfo | None, ifcond: IfCond | None = None) -> None:
-        self.name = name
-        self.info = info
-        self.ifcond = ifcond or _NO_COND
-        self.defined_in = ""
-        self.implicit: Implicit | None = None
-
-    def set_defined_in(self, name: str, implicit: Implicit | None = None) -> None:
-        self.defined_in = name
-        self.implicit = implicit
-
-    def describe(self, info: SourceInfo | None) -> str:
-        role = self.role
-        meta = "type"
-        where = self.defined_in
-        if self.implicit is not None:
-            kind, where = self.implicit
-            if kind == "arg":
-                role = "parameter"
-                meta = "command"
-            elif kind == "base":
-                role = "base " + role
-            else:
-                meta = "signal"
-        if info is None or where != info.defn_name:
-            return f"{role} '{self.name}' of {meta} '{where}'"
-        return f"{role} '{self.name}'"
-
-    def check_clash(self, info: SourceInfo | None, seen: dict[str, Member]) -> None:
-        cname = c_name(self.name)
-        other = seen.get(cname)
-        if other is not None:
-            raise SchemaError(info, f"{self.describe(info)} collides with {other.describe(info)}")
-        seen[cname] = self
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name}>"
-
-
-class Feature(Member):
-    """A feature of a definition, member or enum value."""
-
-    role = "feature"
-    __slots__ = ()
-
-    def is_special(self) -> bool:
-        return self.name in SPECIAL_FEATURES
-
-
-class EnumMember(Member):
-    """One value of an enum."""
-
-    role = "value"
-    __slots__ = ("features",)
-
-    def __init__(
-        self,
-        name: str,
-        info: SourceInfo | None,
-        ifcond: IfCond | None = None,
-        features: list[Feature] | None = None,
-    ) -> None:
-        super().__init__(name, info, ifcond)
-        self.features = features or []
-        for f in self.features:
-            f.set_defined_in(name)
-
-
-class ObjectMember(Member):
-    """A member of an object type.
-
-    :ivar type: the member's type (resolved by the check phase).
-    :ivar optional: whether the member may be absent.
-    """
-
-    __slots__ = ("_type_name", "features", "optional", "type")
-
-    type: Type
-
-    def __init__(
-        self,
-        name: str,
-        info: SourceInfo | None,
-        typ: str,
-        optional: bool,
-        ifcond: IfCond | None = None,
-        features: list[Feature] | None = None,
-    ) -> None:
-        super().__init__(name, info, ifcond)
-        self._type_name = typ
-        self.optional = optional
-        self.features = features or []
-        for f in self.features:
-            f.set_defined_in(name)
-
-    @property
-    def type_name(self) -> str:
-        return self._type_name
-
-    def check(self, schema: Schema) -> None:
-        self.type = schema.resolve_type(self._type_name, self.info, self.describe)
-        seen: dict[str, Member] = {}
-        for f in self.features:
-            f.check_clash(self.info, seen)
-
-    def connect_doc(self, doc: Doc | None, schema: Schema) -> None:
-        if doc is not None:
-            doc.connect_member(
-                self.name, self.role, self.info, schema.pragma.documentation_exceptions
-            )
-            for f in self.features:
-                doc.connect_feature(f.name, f.info)
-
-
-class Variant(ObjectMember):
-    """A branch of a union or alternate."""
-
-    role = "branch"
-    __slots__ = ()
-
-    def __init__(self, name: str, info: SourceInfo | None, typ: str, ifcond: IfCond) -> None:
-        super().__init__(name, info, typ, False, ifcond)
-
 
 class Variants:
     """The branches of a union or alternate.
@@ -696,50 +510,6 @@ class AlternateType(Type):
         visitor.visit_alternate_type(self)
 
 
-class HandleType(Type):
-    """A handle: an object type that travels on the wire as a scalar.
-
-    :ivar data: the scalar's built-in type (``str`` or an integer type).
-    """
-
-    __slots__ = ("_data_name", "data")
-
-    data: BuiltinType
-
-    def __init__(
-        self,
-        name: str,
-        info: SourceInfo,
-        doc: Doc | None,
-        ifcond: IfCond | None,
-        features: list[Feature] | None,
-        data: str,
-    ) -> None:
-        super().__init__("handle", name, info, doc, ifcond, features)
-        self._data_name = data
-
-    @property
-    def data_name(self) -> str:
-        return self._data_name
-
-    def check(self, schema: Schema) -> None:
-        super().check(schema)
-        data = schema.resolve_type(self._data_name, self.info, "handle's 'data'")
-        if not isinstance(data, BuiltinType) or not (data.name == "str" or data.is_integer()):
-            valid = ", ".join(f"'{n}'" for n in ("str", *INTEGER_TYPES))
-            raise SchemaError(
-                self.info,
-                f"handle's 'data' cannot take {data.describe()}\nValid types are {valid}.",
-            )
-        self.data = data
-
-    def json_type(self) -> str:
-        return self.data.json_type()
-
-    def visit(self, visitor: Visitor) -> None:
-        visitor.visit_handle_type(self)
-
-
 class Command(Entity):
     """A command.
 
@@ -812,7 +582,7 @@ class Command(Entity):
             if self.name not in schema.pragma.command_returns_exceptions:
                 typ = ret.element_type if isinstance(ret, ArrayType) else ret
                 # qobjects extension: a handle is an object, so it may be returned
-                if not isinstance(typ, (ObjectType, HandleType)):
+                if not isinstance(typ, ObjectType) and typ.meta != "handle":
                     raise SchemaError(
                         self.info, f"command's 'returns' cannot take {ret.describe()}"
                     )
@@ -874,145 +644,3 @@ class Event(Entity):
 
     def visit(self, visitor: Visitor) -> None:
         visitor.visit_event(self)
-
-
-class Signal(Entity):
-    """A signal that every object of a handle type has.
-
-    :ivar owner: the handle type that owns the signal.
-    :ivar arg_type: the signal's data (``None`` when it has none).
-    :ivar event: the QMP event a client can emulate the signal from.
-    :ivar owner_member: the member of :attr:`event` that names the owner.
-    """
-
-    __slots__ = (
-        "_arg_type_name",
-        "_event_name",
-        "_owner_name",
-        "arg_type",
-        "event",
-        "owner",
-        "owner_member",
-    )
-
-    owner: HandleType
-
-    def __init__(
-        self,
-        name: str,
-        info: SourceInfo,
-        doc: Doc | None,
-        ifcond: IfCond | None,
-        features: list[Feature] | None,
-        owner: str,
-        arg_type: str | None,
-        event: str | None,
-        owner_member: str | None,
-    ) -> None:
-        super().__init__("signal", name, info, doc, ifcond, features)
-        self._owner_name = owner
-        self._arg_type_name = arg_type
-        self._event_name = event
-        self.arg_type: ObjectType | None = None
-        self.event: Event | None = None
-        self.owner_member = owner_member
-
-    @property
-    def owner_name(self) -> str:
-        return self._owner_name
-
-    @property
-    def event_name(self) -> str | None:
-        return self._event_name
-
-    def check(self, schema: Schema) -> None:
-        super().check(schema)
-        owner = schema.lookup_entity(self._owner_name)
-        if owner is None:
-            raise SchemaError(
-                self.info, f"signal's 'owner' uses unknown type '{self._owner_name}'"
-            )
-        if not isinstance(owner, HandleType):
-            raise SchemaError(
-                self.info, f"signal's 'owner' must be a handle type, {owner.describe()} isn't"
-            )
-        self.owner = owner
-        if self._arg_type_name:
-            typ = schema.resolve_type(self._arg_type_name, self.info, "signal's 'data'")
-            if not isinstance(typ, ObjectType) or typ.variants:
-                raise SchemaError(self.info, f"signal's 'data' cannot take {typ.describe()}")
-            self.arg_type = typ
-            typ.check(schema)
-
-    def check_event(self, schema: Schema) -> None:
-        """Check the mapping to an event (after every entity is checked).
-
-        :raises SchemaError: the event or its owner member does not fit.
-        """
-        if self._event_name is None or self.owner_member is None:
-            return
-        ev = schema.lookup_entity(self._event_name)
-        if ev is None:
-            raise SchemaError(
-                self.info, f"signal's 'event' uses unknown event '{self._event_name}'"
-            )
-        if not isinstance(ev, Event):
-            raise SchemaError(
-                self.info, f"signal's 'event' must be an event, {ev.describe()} isn't"
-            )
-        ev_members = {m.name: m for m in ev.arg_type.members} if ev.arg_type else {}
-        names = ", ".join(f"'{n}'" for n in ev_members) or "none"
-        om = ev_members.get(self.owner_member)
-        if om is None:
-            raise SchemaError(
-                self.info,
-                f"'owner-member' '{self.owner_member}' is not a member of event "
-                f"'{ev.name}'\nIts members are {names}.",
-            )
-        owner = self.owner
-        if not (om.type is owner or om.type.name == "str" or om.type is owner.data):
-            raise SchemaError(
-                self.info,
-                f"'owner-member' '{self.owner_member}' of event '{ev.name}' has type "
-                f"'{om.type.name}', but must have type 'str' or '{owner.name}'",
-            )
-        if om.optional:
-            raise SchemaError(
-                self.info,
-                f"'owner-member' '{self.owner_member}' of event '{ev.name}' must not be optional",
-            )
-        for m in self.arg_type.members if self.arg_type else []:
-            if m.name == self.owner_member:
-                raise SchemaError(
-                    self.info,
-                    f"member '{m.name}' is the 'owner-member' of event '{ev.name}'; "
-                    "the owner is passed separately",
-                )
-            em = ev_members.get(m.name)
-            if em is None:
-                raise SchemaError(
-                    self.info,
-                    f"member '{m.name}' is not a member of event '{ev.name}'\n"
-                    f"Its members are {names}.",
-                )
-            if em.type is not m.type:
-                raise SchemaError(
-                    self.info,
-                    f"member '{m.name}' has type '{m.type.name}', but type "
-                    f"'{em.type.name}' in event '{ev.name}'",
-                )
-            if em.optional and not m.optional:
-                raise SchemaError(
-                    self.info,
-                    f"member '{m.name}' is required, but optional in event '{ev.name}'",
-                )
-        self.event = ev
-
-    def connect_doc(self, schema: Schema, doc: Doc | None = None) -> None:
-        super().connect_doc(schema, doc)
-        doc = doc or self.doc
-        if doc is not None and self.arg_type is not None and self.arg_type.is_implicit():
-            self.arg_type.connect_doc(schema, doc)
-
-    def visit(self, visitor: Visitor) -> None:
-        visitor.visit_signal(self)

@@ -33,9 +33,8 @@ _IF_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _UPPER_BAD = re.compile(r"[a-z-]")
 _NON_C = re.compile(r"[^A-Za-z0-9_]")
 
-_C_RESERVED = frozenset(
-    # C89, C99, C11, GCC, C++ and namespace polluters, as QEMU's c_name()
-    """auto break case char const continue default do double else enum extern
+# C89, C99, C11, GCC, C++ words and namespace polluters, as QEMU's c_name()
+_C_WORDS = """auto break case char const continue default do double else enum extern
     float for goto if int long register return short signed sizeof static struct
     switch typedef union unsigned void volatile while inline restrict _Bool
     _Complex _Imaginary _Alignas _Alignof _Atomic _Generic _Noreturn
@@ -43,8 +42,8 @@ _C_RESERVED = frozenset(
     dynamic_cast explicit false friend mutable namespace new operator private
     protected public reinterpret_cast static_cast template this throw true try
     typeid typename using virtual wchar_t and and_eq bitand bitor compl not
-    not_eq or or_eq xor xor_eq unix errno mips sparc i386 linux""".split()
-)
+    not_eq or or_eq xor xor_eq unix errno mips sparc i386 linux"""
+_C_RESERVED = frozenset(_C_WORDS.split())
 
 
 def c_name(name: str, protect: bool = True) -> str:

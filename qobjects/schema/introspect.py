@@ -32,16 +32,13 @@ from qobjects.schema.entities import (
     ArrayType,
     BuiltinType,
     Command,
-    EnumMember,
     EnumType,
     Event,
-    Feature,
-    HandleType,
-    ObjectMember,
     ObjectType,
-    Signal,
     Type,
 )
+from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.members import EnumMember, Feature, ObjectMember
 from qobjects.schema.model import Schema
 
 __all__ = ["introspect"]

@@ -24,23 +24,24 @@ from qobjects.schema.entities import (
     BuiltinType,
     Command,
     Entity,
-    EnumMember,
     EnumType,
     Event,
-    Feature,
-    HandleType,
-    IfCond,
-    Implicit,
     Include,
-    ObjectMember,
     ObjectType,
-    Signal,
     Type,
-    Variant,
     Variants,
-    _ifcond,
 )
 from qobjects.schema.expr import check_exprs
+from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.members import (
+    EnumMember,
+    Feature,
+    IfCond,
+    Implicit,
+    ObjectMember,
+    Variant,
+    _ifcond,
+)
 from qobjects.schema.parser import Expression, ParseResult, Pragma
 from qobjects.schema.source import SourceInfo
 
@@ -208,6 +209,11 @@ class Schema:
         """The explicit definitions (what QEMU counts as the schema's size)."""
         return [e for e in self._entities if not e.is_implicit()]
 
+    def qemu_entity_count(self) -> int:
+        """The length of QEMU's entity list: definitions, built-in and
+        implicit types, and one entity per ``include`` directive."""
+        return len(self._all)
+
     def visit(self, visitor: Visitor) -> None:
         """Walk the schema module by module."""
         visitor.visit_begin(self)
@@ -228,10 +234,8 @@ class Schema:
     def _module_name(self, fname: str) -> str:
         name = self._module_cache.get(fname)
         if name is None:
-            if fname.startswith("./"):
-                name = fname
-            else:
-                name = os.path.relpath(fname, self._schema_dir)
+            is_system = fname.startswith("./")
+            name = fname if is_system else os.path.relpath(fname, self._schema_dir)
             self._module_cache[fname] = name
         return name
 
@@ -470,7 +474,13 @@ class Schema:
 
     def _check(self) -> None:
         for ent in self._entities:
-            ent.check(self)
+            try:
+                ent.check(self)
+            except RecursionError:
+                # a very long chain of base types or union branches
+                raise SchemaError(
+                    ent.info, f"{ent.describe()} nests types too deeply"
+                ) from None
             ent.connect_doc(self)
         for ent in self._entities:
             if isinstance(ent, Signal):

@@ -162,7 +162,9 @@ def test_same_slot_semantics_remote(server_thread: ServerThread) -> None:
             hd.io_error.emit(operation="read", action="stop")
 
 
-def test_failing_remote_slot_is_logged_and_session_goes_on(server_thread: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_remote_slot_is_logged_and_session_goes_on(
+    server_thread: ServerThread, caplog: pytest.LogCaptureFixture
+) -> None:
     got: list[str] = []
     with qobjects.connect(server_thread.path) as s:
         cd = s.get(Blockdev, "ide1-cd0")
@@ -260,8 +262,18 @@ def test_unknown_reply_members_ignored_missing_required_rejected(server_thread: 
         def patched(spec: Any, result: Any, ev: Any) -> None:
             if spec.name == "query-block":
                 sess = next(iter(server._sessions))
-                sess.reply([{"device": {"__handle__": "Blockdev", "data": "ide0-hd0"}, "type": "hd",
-                             "removable": False, "locked": False, "new-member": 1}], ev)
+                sess.reply(
+                    [
+                        {
+                            "device": {"__handle__": "Blockdev", "data": "ide0-hd0"},
+                            "type": "hd",
+                            "removable": False,
+                            "locked": False,
+                            "new-member": 1,
+                        }
+                    ],
+                    ev,
+                )
                 return
             orig(spec, result, ev)
 
@@ -281,7 +293,8 @@ def test_reconnect_restores_connections(tmp_path: Path) -> None:
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for(path.exists, 15)
         return proc
@@ -323,8 +336,11 @@ def test_reconnect_restores_connections(tmp_path: Path) -> None:
 
 def test_serve_subprocess_with_sync_client(tmp_path: Path) -> None:
     path = tmp_path / "sub.sock"
-    proc = subprocess.Popen([sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_for(path.exists, 15)
         with qobjects.connect(f"unix:{path}") as s:
@@ -353,11 +369,27 @@ def qemu(tmp_path: Path) -> Any:
         pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-x86; .ci/run installs it)")
     path = tmp_path / "qemu.sock"
     proc = subprocess.Popen(
-        [QEMU, "-machine", "pc,accel=tcg", "-nodefaults", "-display", "none", "-S",
-         "-qmp", f"unix:{path},server=on,wait=off",
-         "-drive", "if=none,id=cd0,media=cdrom", "-device", "ide-cd,drive=cd0,id=cdrom0",
-         "-drive", "if=none,id=cd1,media=cdrom", "-device", "ide-cd,drive=cd1,id=cdrom1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            QEMU,
+            "-machine",
+            "pc,accel=tcg",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-S",
+            "-qmp",
+            f"unix:{path},server=on,wait=off",
+            "-drive",
+            "if=none,id=cd0,media=cdrom",
+            "-device",
+            "ide-cd,drive=cd0,id=cdrom0",
+            "-drive",
+            "if=none,id=cd1,media=cdrom",
+            "-device",
+            "ide-cd,drive=cd1,id=cdrom1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for(path.exists, 30)
@@ -400,11 +432,9 @@ def test_real_qemu_compatibility_mode(qemu: Path) -> None:
 def test_real_qemu_unmapped_signal_is_refused(qemu: Path, tmp_path: Path) -> None:
     schema = tmp_path / "s.json"
     schema.write_text(
-        "{ 'handle': 'Blockdev', 'data': 'str' }\n"
-        "{ 'signal': 'WOBBLE', 'owner': 'Blockdev' }\n"
+        "{ 'handle': 'Blockdev', 'data': 'str' }\n{ 'signal': 'WOBBLE', 'owner': 'Blockdev' }\n"
     )
     with qobjects.connect(qemu, schema=schema) as s:
         dev = s.get(s.session.namespace.types["Blockdev"], "cd0")
         with pytest.raises(StateError, match="no event mapping"):
             dev.wobble.connect(lambda o: None)
-

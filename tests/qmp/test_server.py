@@ -20,7 +20,12 @@ HD = {"__handle__": "Blockdev", "data": "ide0-hd0"}
 CD = {"__handle__": "Blockdev", "data": "ide1-cd0"}
 
 
-def run(path: Path, body: Callable[[RawClient, Server, Any], Awaitable[None]], explicit: bool | None = True, **kw: Any) -> None:
+def run(
+    path: Path,
+    body: Callable[[RawClient, Server, Any], Awaitable[None]],
+    explicit: bool | None = True,
+    **kw: Any,
+) -> None:
     async def main() -> None:
         async with demo_server(path, **kw) as (server, backend):
             client = await RawClient.open(path)
@@ -82,7 +87,13 @@ def test_query_block_plain_and_canonical(sock_path: Path) -> None:
     async def plain(c: RawClient, server: Server, backend: Any) -> None:
         r = await c.call({"execute": "query-block"})
         assert [d["device"] for d in r["return"]] == ["ide0-hd0", "ide1-cd0"]
-        assert r["return"][1] == {"device": "ide1-cd0", "type": "cd", "removable": True, "locked": False, "tray_open": False}
+        assert r["return"][1] == {
+            "device": "ide1-cd0",
+            "type": "cd",
+            "removable": True,
+            "locked": False,
+            "tray_open": False,
+        }
 
     async def canonical(c: RawClient, server: Server, backend: Any) -> None:
         r = await c.call({"execute": "query-block", "id": 9})
@@ -103,8 +114,16 @@ def test_argument_validation(sock_path: Path) -> None:
             ({"device": "ide0-hd0", "password": "x", "extra": 1}, "GenericError", "'extra'"),
             ({"device": "nope", "password": "x"}, "InvalidHandleValue", "nope"),
             ({"device": 7, "password": "x"}, "GenericError", "Blockdev"),
-            ({"device": {"__handle__": "Other", "data": "ide0-hd0"}, "password": "x"}, "GenericError", "Other"),
-            ({"device": {"__handle__": "Blockdev", "data": "ide0-hd0", "x": 1}, "password": "x"}, "GenericError", "canonical"),
+            (
+                {"device": {"__handle__": "Other", "data": "ide0-hd0"}, "password": "x"},
+                "GenericError",
+                "Other",
+            ),
+            (
+                {"device": {"__handle__": "Blockdev", "data": "ide0-hd0", "x": 1}, "password": "x"},
+                "GenericError",
+                "canonical",
+            ),
         ]
         for i, (args, cls, text) in enumerate(cases):
             r = await c.call({"execute": "block_passwd", "arguments": args, "id": i})
@@ -112,10 +131,19 @@ def test_argument_validation(sock_path: Path) -> None:
             assert r["error"]["class"] == cls, (args, r)
             assert text in r["error"]["desc"], (args, r)
         assert backend.devices["ide0-hd0"].password is None  # no side effect
-        assert await c.call({"execute": "block_passwd", "arguments": {"device": HD, "password": "s"}}) == {"return": {}}
-        assert await c.call({"execute": "block_passwd", "arguments": {"device": "ide0-hd0", "password": "t"}}) == {"return": {}}
+        assert await c.call({"execute": "block_passwd", "arguments": {"device": HD, "password": "s"}}) == {
+            "return": {}
+        }
+        assert await c.call(
+            {"execute": "block_passwd", "arguments": {"device": "ide0-hd0", "password": "t"}}
+        ) == {"return": {}}
         assert backend.devices["ide0-hd0"].password == "t"
-        r = await c.call({"execute": "x-inject-io-error", "arguments": {"device": HD, "operation": "sideways", "action": "stop"}})
+        r = await c.call(
+            {
+                "execute": "x-inject-io-error",
+                "arguments": {"device": HD, "operation": "sideways", "action": "stop"},
+            }
+        )
         assert "IoOperationType" in r["error"]["desc"]
 
     run(sock_path, body)
@@ -170,8 +198,18 @@ def test_connect_signal_disconnect(sock_path: Path) -> None:
         r = await c.call({"connect": "IO_ERROR", "owner": HD, "user_data": "sess-1", "id": 7})
         cid = r["return"]
         assert isinstance(cid, int) and r["id"] == 7
-        await c.call({"execute": "x-inject-io-error", "arguments": {"device": CD, "operation": "read", "action": "stop"}})
-        r = await c.call({"execute": "x-inject-io-error", "arguments": {"device": HD, "operation": "write", "action": "report"}})
+        await c.call(
+            {
+                "execute": "x-inject-io-error",
+                "arguments": {"device": CD, "operation": "read", "action": "stop"},
+            }
+        )
+        r = await c.call(
+            {
+                "execute": "x-inject-io-error",
+                "arguments": {"device": HD, "operation": "write", "action": "report"},
+            }
+        )
         assert r == {"return": {}}
         pushed = [await c.pushed_message() for _ in range(3)]
         signals = [m for m in pushed if "signal" in m]
@@ -186,7 +224,12 @@ def test_connect_signal_disconnect(sock_path: Path) -> None:
         assert await c.call({"disconnect": cid, "owner": HD, "id": 8}) == {"return": {}, "id": 8}
         r = await c.call({"disconnect": cid, "owner": HD})
         assert "no connection" in r["error"]["desc"]
-        await c.call({"execute": "x-inject-io-error", "arguments": {"device": HD, "operation": "read", "action": "stop"}})
+        await c.call(
+            {
+                "execute": "x-inject-io-error",
+                "arguments": {"device": HD, "operation": "read", "action": "stop"},
+            }
+        )
         ev = await c.pushed_message()
         assert ev["event"] == "BLOCK_IO_ERROR"
         assert c.pushed == []
@@ -214,8 +257,16 @@ def test_tray_moved_signal_and_event(sock_path: Path) -> None:
     [
         ({"connect": "IO_ERROR", "owner": "ide0-hd0"}, "GenericError", "canonical"),
         ({"connect": "NOPE", "owner": HD}, "GenericError", "unknown signal 'NOPE'"),
-        ({"connect": "IO_ERROR", "owner": {"__handle__": "Nope", "data": "x"}}, "GenericError", "unknown handle type"),
-        ({"connect": "IO_ERROR", "owner": {"__handle__": "Blockdev", "data": "zz"}}, "InvalidHandleValue", "zz"),
+        (
+            {"connect": "IO_ERROR", "owner": {"__handle__": "Nope", "data": "x"}},
+            "GenericError",
+            "unknown handle type",
+        ),
+        (
+            {"connect": "IO_ERROR", "owner": {"__handle__": "Blockdev", "data": "zz"}},
+            "InvalidHandleValue",
+            "zz",
+        ),
         ({"disconnect": 123456789, "owner": HD}, "GenericError", "no connection"),
         ({"disconnect": "x", "owner": HD}, "GenericError", "no connection"),
     ],

@@ -1,0 +1,209 @@
+"""The qobjects extensions to QAPI: handle types and signals.
+
+A handle type (``{ 'handle': 'Blockdev', 'data': 'str' }``) is an object
+type that travels on the wire as a scalar. A signal
+(``{ 'signal': 'IO_ERROR', 'owner': 'Blockdev', ... }``) is something every
+object of its owner handle type can emit; it may map to a QMP event, so a
+client can emulate it from the event where the server has no signals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qobjects.errors import SchemaError
+from qobjects.schema.entities import BuiltinType, Entity, Event, ObjectType, Type
+from qobjects.schema.members import INTEGER_TYPES, Feature, IfCond
+
+if TYPE_CHECKING:
+    from qobjects.schema.doc import Doc
+    from qobjects.schema.model import Schema, Visitor
+    from qobjects.schema.source import SourceInfo
+
+__all__ = ["HandleType", "Signal"]
+
+
+class HandleType(Type):
+    """A handle: an object type that travels on the wire as a scalar.
+
+    :ivar data: the scalar's built-in type (``str`` or an integer type).
+    """
+
+    __slots__ = ("_data_name", "data")
+
+    data: BuiltinType
+
+    def __init__(
+        self,
+        name: str,
+        info: SourceInfo,
+        doc: Doc | None,
+        ifcond: IfCond | None,
+        features: list[Feature] | None,
+        data: str,
+    ) -> None:
+        super().__init__("handle", name, info, doc, ifcond, features)
+        self._data_name = data
+
+    @property
+    def data_name(self) -> str:
+        return self._data_name
+
+    def check(self, schema: Schema) -> None:
+        super().check(schema)
+        data = schema.resolve_type(self._data_name, self.info, "handle's 'data'")
+        if not isinstance(data, BuiltinType) or not (data.name == "str" or data.is_integer()):
+            valid = ", ".join(f"'{n}'" for n in ("str", *INTEGER_TYPES))
+            raise SchemaError(
+                self.info,
+                f"handle's 'data' cannot take {data.describe()}\nValid types are {valid}.",
+            )
+        self.data = data
+
+    def json_type(self) -> str:
+        return self.data.json_type()
+
+    def visit(self, visitor: Visitor) -> None:
+        visitor.visit_handle_type(self)
+
+
+class Signal(Entity):
+    """A signal that every object of a handle type has.
+
+    :ivar owner: the handle type that owns the signal.
+    :ivar arg_type: the signal's data (``None`` when it has none).
+    :ivar event: the QMP event a client can emulate the signal from.
+    :ivar owner_member: the member of :attr:`event` that names the owner.
+    """
+
+    __slots__ = (
+        "_arg_type_name",
+        "_event_name",
+        "_owner_name",
+        "arg_type",
+        "event",
+        "owner",
+        "owner_member",
+    )
+
+    owner: HandleType
+
+    def __init__(
+        self,
+        name: str,
+        info: SourceInfo,
+        doc: Doc | None,
+        ifcond: IfCond | None,
+        features: list[Feature] | None,
+        owner: str,
+        arg_type: str | None,
+        event: str | None,
+        owner_member: str | None,
+    ) -> None:
+        super().__init__("signal", name, info, doc, ifcond, features)
+        self._owner_name = owner
+        self._arg_type_name = arg_type
+        self._event_name = event
+        self.arg_type: ObjectType | None = None
+        self.event: Event | None = None
+        self.owner_member = owner_member
+
+    @property
+    def owner_name(self) -> str:
+        return self._owner_name
+
+    @property
+    def event_name(self) -> str | None:
+        return self._event_name
+
+    def check(self, schema: Schema) -> None:
+        super().check(schema)
+        owner = schema.lookup_entity(self._owner_name)
+        if owner is None:
+            raise SchemaError(
+                self.info, f"signal's 'owner' uses unknown type '{self._owner_name}'"
+            )
+        if not isinstance(owner, HandleType):
+            raise SchemaError(
+                self.info, f"signal's 'owner' must be a handle type, {owner.describe()} isn't"
+            )
+        self.owner = owner
+        if self._arg_type_name:
+            typ = schema.resolve_type(self._arg_type_name, self.info, "signal's 'data'")
+            if not isinstance(typ, ObjectType) or typ.variants:
+                raise SchemaError(self.info, f"signal's 'data' cannot take {typ.describe()}")
+            self.arg_type = typ
+            typ.check(schema)
+
+    def check_event(self, schema: Schema) -> None:
+        """Check the mapping to an event (after every entity is checked).
+
+        :raises SchemaError: the event or its owner member does not fit.
+        """
+        if self._event_name is None or self.owner_member is None:
+            return
+        ev = schema.lookup_entity(self._event_name)
+        if ev is None:
+            raise SchemaError(
+                self.info, f"signal's 'event' uses unknown event '{self._event_name}'"
+            )
+        if not isinstance(ev, Event):
+            raise SchemaError(
+                self.info, f"signal's 'event' must be an event, {ev.describe()} isn't"
+            )
+        ev_members = {m.name: m for m in ev.arg_type.members} if ev.arg_type else {}
+        names = ", ".join(f"'{n}'" for n in ev_members) or "none"
+        om = ev_members.get(self.owner_member)
+        if om is None:
+            raise SchemaError(
+                self.info,
+                f"'owner-member' '{self.owner_member}' is not a member of event "
+                f"'{ev.name}'\nIts members are {names}.",
+            )
+        owner = self.owner
+        if not (om.type is owner or om.type.name == "str" or om.type is owner.data):
+            raise SchemaError(
+                self.info,
+                f"'owner-member' '{self.owner_member}' of event '{ev.name}' has type "
+                f"'{om.type.name}', but must have type 'str' or '{owner.name}'",
+            )
+        if om.optional:
+            raise SchemaError(
+                self.info,
+                f"'owner-member' '{self.owner_member}' of event '{ev.name}' must not be optional",
+            )
+        for m in self.arg_type.members if self.arg_type else []:
+            if m.name == self.owner_member:
+                raise SchemaError(
+                    self.info,
+                    f"member '{m.name}' is the 'owner-member' of event '{ev.name}'; "
+                    "the owner is passed separately",
+                )
+            em = ev_members.get(m.name)
+            if em is None:
+                raise SchemaError(
+                    self.info,
+                    f"member '{m.name}' is not a member of event '{ev.name}'\n"
+                    f"Its members are {names}.",
+                )
+            if em.type is not m.type:
+                raise SchemaError(
+                    self.info,
+                    f"member '{m.name}' has type '{m.type.name}', but type "
+                    f"'{em.type.name}' in event '{ev.name}'",
+                )
+            if em.optional and not m.optional:
+                raise SchemaError(
+                    self.info,
+                    f"member '{m.name}' is required, but optional in event '{ev.name}'",
+                )
+        self.event = ev
+
+    def connect_doc(self, schema: Schema, doc: Doc | None = None) -> None:
+        super().connect_doc(schema, doc)
+        doc = doc or self.doc
+        if doc is not None and self.arg_type is not None and self.arg_type.is_implicit():
+            self.arg_type.connect_doc(schema, doc)
+
+    def visit(self, visitor: Visitor) -> None:
+        visitor.visit_signal(self)
