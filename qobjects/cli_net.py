@@ -1,93 +1,114 @@
-"""The networked subcommands of ``qobjects``: ``serve`` and ``demo``."""
+"""The networked subcommands of ``qobjects``: ``serve``, ``demo`` and ``shell``.
+
+:mod:`qobjects.cli` imports this module only when one of them runs; each has
+a function that adds its arguments (:data:`CONFIGURE`) and one that runs it
+(:data:`RUN`) and returns the exit status.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["add_demo", "add_serve", "run_demo", "run_serve"]
+from qobjects.cli import UsageError
+
+__all__ = ["CONFIGURE", "RUN", "run_demo", "run_serve", "run_shell"]
 
 log = logging.getLogger("qobjects.cli")
 
 
-def add_serve(sub: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "serve",
-        help="run a QMP server",
-        description="Serve the demo backend over QMP until interrupted. QMP has no "
-        "authentication: prefer --unix, or bind --tcp to a loopback address.",
+# --- serve ---------------------------------------------------------------------------
+
+
+def serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Serve the demo devices (ide0-hd0, ide1-cd0) over QMP until interrupted "
+        "(SIGINT or SIGTERM); a Unix socket is removed on exit. QMP has no "
+        "authentication: prefer --unix, or bind --tcp to a loopback address."
     )
-    p.add_argument(
+    parser.add_argument(
         "--demo", action="store_true", required=True, help="serve the demo devices (required for now)"
     )
-    where = p.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--unix", metavar="PATH", help="listen on a Unix socket (mode 0600)")
-    where.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP")
-    return p
+    where.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP (port 0 picks a free one)")
 
 
 def _tcp(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"bad --tcp value {text!r}: expected HOST:PORT")
+        raise UsageError(f"bad --tcp value {text!r}: expected HOST:PORT")
     return host.strip("[]"), int(port)
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    tcp = _tcp(args.tcp) if args.tcp else None
+    if args.unix and Path(args.unix).exists():
+        print(f"qobjects serve: {args.unix} already exists; remove it or pick another path", file=err)
+        return 1
+    return asyncio.run(_serve(args.unix, tcp, err))
+
+
+async def _serve(unix: str | None, tcp: tuple[str, int] | None, err: TextIO) -> int:
     from qobjects.demo import make_demo_server
 
+    server, _ = make_demo_server()
     try:
-        tcp = _tcp(args.tcp) if args.tcp else None
-    except ValueError as err:
-        print(f"qobjects serve: {err}", file=sys.stderr)
-        return 2
-    if args.unix and Path(args.unix).exists():
-        print(f"qobjects serve: {args.unix} already exists; remove it or pick another path", file=sys.stderr)
-        return 1
-
-    async def main() -> None:
-        server, _ = make_demo_server()
-        try:
-            if tcp is not None:
-                port = await server.start_tcp(*tcp)
-                log.warning("serving the demo on tcp:%s:%d", tcp[0], port)
-            else:
-                await server.start_unix(args.unix)
-                log.warning("serving the demo on unix:%s", args.unix)
-        except OSError as err:
-            await server.close()
-            raise SystemExit(f"qobjects serve: cannot listen: {err.strerror or err}") from None
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        if tcp is not None:
+            port = await server.start_tcp(*tcp)
+            where = f"tcp:{tcp[0]}:{port}"
+        else:
+            assert unix is not None
+            await server.start_unix(unix)
+            where = f"unix:{unix}"
+    except OSError as exc:
         await server.close()
-
-    asyncio.run(main())
+        print(f"qobjects serve: cannot listen: {exc.strerror or exc}", file=err)
+        return 1
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # The one line a script waits for (after the handlers: it may signal at once).
+    print(f"qobjects serve: serving the demo on {where}", file=err, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await server.close()
+    log.info("server closed")
     return 0
 
 
-def add_demo(sub: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "demo",
-        help="tell the whole story on the embedded default schema",
-        description="Start the demo server on a temporary socket, connect to it, "
-        "connect slots and watch signals arrive per owner.",
+# --- demo -----------------------------------------------------------------------------
+
+
+def demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Tell the whole story in a few seconds, on the bundled default schema: start the "
+        "demo server on a temporary Unix socket, connect a session with explicit handles, "
+        "list the devices, connect slots to one device's IO_ERROR and the other's "
+        "TRAY_MOVED, inject an error and move a tray, and show what arrives where, "
+        "including what a plain QMP client sees."
     )
-    return p
 
 
 class _Story:
+    """Numbered steps, indented details, and the slot deliveries."""
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.step_no = 0
+        self.deliveries = 0
 
     def step(self, text: str) -> None:
         self.step_no += 1
@@ -96,88 +117,208 @@ class _Story:
     def say(self, text: str) -> None:
         print(f"    {text}", file=self.out, flush=True)
 
+    def delivered(self, text: str) -> None:
+        self.deliveries += 1
+        self.say(f"delivered: {text}")
 
-def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    story = _Story(out or sys.stdout)
+    def expect_none(self, before: int, why: str) -> None:
+        if self.deliveries == before:
+            self.say(f"no delivery: {why}")
+        else:  # pragma: no cover - the server would be broken
+            self.say(f"UNEXPECTED: {self.deliveries - before} deliveries")
+
+
+def run_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    story = _Story(out)
+    print("qobjects demo: handles, signals and per-owner delivery on the bundled schema", file=out)
     with tempfile.TemporaryDirectory(prefix="qobjects-demo-") as tmp:
         path = Path(tmp) / "demo.sock"
         asyncio.run(_demo(path, story))
-        story.step("done: the server is closed and its socket removed")
-    return 0
+        left = path.exists()
+    story.step("done: the server is closed and its socket removed" if not left else "socket left behind")
+    return 1 if left else 0
+
+
+class _PlainClient:
+    """A plain QMP client, as QEMU's own tools are: JSON lines, no explicit handles."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.events: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, path: Path) -> _PlainClient:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        client = cls(reader, writer)
+        await client.read()  # the greeting
+        await client.call({"execute": "qmp_capabilities"})
+        return client
+
+    async def read(self) -> dict[str, Any]:
+        line = await asyncio.wait_for(self.reader.readline(), 5)
+        msg: dict[str, Any] = json.loads(line)
+        return msg
+
+    async def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send *request*; its reply, keeping the events that come first."""
+        self.writer.write(json.dumps(request).encode() + b"\n")
+        while True:
+            msg = await self.read()
+            if "event" in msg:
+                self.events.append(msg)
+            else:
+                return msg
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except ConnectionError:
+            pass
+
+
+def _wire(msg: object) -> str:
+    return json.dumps(msg, separators=(", ", ": "))
 
 
 async def _demo(path: Path, story: _Story) -> None:
     import qobjects
     from qobjects.demo import make_demo_server
-    from qobjects.qmp.client import AsyncSession
 
     server, _backend = make_demo_server()
     await server.start_unix(path)
     try:
         story.step(f"the demo server listens on unix:{path}")
-        story.say("devices ide0-hd0 (a disk) and ide1-cd0 (a CD drive) are behind Blockdev handles")
+        story.say("it serves two block devices, ide0-hd0 (a disk) and ide1-cd0 (a CD drive with a tray)")
+        story.say("each is a Blockdev *handle*: an object on the server, a simple value on the wire")
 
-        plain_events: list[str] = []
-        plain = AsyncSession(path, server.namespace, ask_explicit=False)
-        await plain._open()
-        plain.add_event_listener(lambda name, data, ts: plain_events.append(f"{name} {data}"))
+        plain = await _PlainClient.open(path)
+        story.step("a plain QMP client connects (no explicit handles, as QEMU's tools)")
+        request = {"execute": "query-block"}
+        reply = await plain.call(request)
+        story.say(f"> {_wire(request)}")
+        story.say(f"< {_wire(reply)}")
+        story.say("handles travel as plain strings: backward compatible, but nothing says they are objects")
 
         async with await qobjects.aconnect(path) as session:
-            story.step("a remote session connects and asks for explicit handles")
-            story.say(f"explicit handles: {session.explicit}")
+            story.step("a qobjects session connects and asks for explicit handles")
+            story.say('> {"execute": "set-explicit-handles"}   (before qmp_capabilities)')
+            story.say(f"session: {session!r}")
 
-            story.step("query-block lists the devices; each 'device' is a Blockdev handle")
+            story.step("query-block again: handles now arrive canonical and decode to Blockdev objects")
+            story.say('on the wire: "device": {"__handle__": "Blockdev", "data": "ide0-hd0"}')
             infos = await session.query_block()
             for info in infos:
-                story.say(f"{info.device!r}: type={info.type} removable={info.removable}")
+                story.say(f"{info!r}")
             hd, cd = infos[0].device, infos[1].device
-
-            deliveries = asyncio.Queue[str]()
+            story.say(f"hd = {hd!r}, cd = {cd!r}: bound to the session, isinstance(hd, Blockdev) holds")
 
             def on_io_error(owner: Any, operation: Any, action: Any) -> None:
-                deliveries.put_nowait(f"IO_ERROR slot: owner={owner} operation={operation} action={action}")
+                story.delivered(
+                    f"IO_ERROR -> on_io_error(owner={owner}, operation={operation}, action={action})"
+                )
 
             def on_tray(owner: Any, tray_open: bool) -> None:
-                deliveries.put_nowait(f"TRAY_MOVED slot: owner={owner} tray_open={tray_open}")
+                story.delivered(f"TRAY_MOVED -> on_tray(owner={owner}, tray_open={tray_open})")
 
-            story.step("connect a slot to IO_ERROR of ide0-hd0 and to TRAY_MOVED of ide1-cd0")
+            story.step("connect slots: hd.io_error.connect(on_io_error), cd.tray_moved.connect(on_tray)")
             c1 = hd.io_error.connect(on_io_error)
             c2 = cd.tray_moved.connect(on_tray)
             await session.flush()
-            story.say(f"IO_ERROR connection id {c1.id}, TRAY_MOVED connection id {c2.id} (server ids)")
+            story.say(f'> {{"connect": "IO_ERROR", "owner": <hd, canonical>, ...}}    < connection {c1.id}')
+            story.say(f'> {{"connect": "TRAY_MOVED", "owner": <cd, canonical>, ...}}  < connection {c2.id}')
+            story.say("connection ids are the server's; each connection is to one owner")
 
-            story.step("inject an I/O error on ide1-cd0: nobody listens to that owner's IO_ERROR")
+            story.step("inject an I/O error on ide1-cd0 (x-inject-io-error device=ide1-cd0)")
+            before = story.deliveries
             await session.x_inject_io_error(device=cd, operation="read", action="report")
-            await _settle(session)
-            story.say(f"deliveries: {deliveries.qsize()} (signals are per owner)")
+            # Signals are pushed before the command's reply: once it returned, they arrived.
+            story.expect_none(before, "nobody connected to IO_ERROR of ide1-cd0 (signals are per owner)")
 
             story.step("inject an I/O error on ide0-hd0")
             await session.x_inject_io_error(device=hd, operation="write", action="stop")
-            story.say(await asyncio.wait_for(deliveries.get(), 5))
 
             story.step("open the tray of ide1-cd0, then close it")
             await session.blockdev_open_tray(device=cd)
-            story.say(await asyncio.wait_for(deliveries.get(), 5))
             await session.blockdev_close_tray(device=cd)
-            story.say(await asyncio.wait_for(deliveries.get(), 5))
 
-            story.step("disconnect the IO_ERROR slot; a new error is not delivered")
+            story.step("hd.io_error.disconnect(c1); another error on ide0-hd0 is not delivered")
             hd.io_error.disconnect(c1)
             await session.flush()
+            before = story.deliveries
             await session.x_inject_io_error(device=hd, operation="read", action="stop")
-            await _settle(session)
-            story.say(f"deliveries: {deliveries.qsize()}")
+            story.expect_none(before, "the connection is gone")
 
-        await _settle(plain)
-        story.step("meanwhile a plain QMP client (no explicit handles) saw the mirrored events:")
-        for line in plain_events:
-            story.say(line)
+        story.step("meanwhile the plain client saw every emission mirrored as a QMP event:")
+        await plain.call({"execute": "query-version"})  # a round trip: the events came before it
+        for event in plain.events:
+            shown = {k: v for k, v in event.items() if k != "timestamp"}
+            story.say(f"< {_wire(shown)}")
+        story.say(f"{len(plain.events)} events, of every device: a plain client filters by 'device' itself")
         await plain.close()
     finally:
         await server.close()
 
 
-async def _settle(session: Any) -> None:
-    """A round trip: anything pushed before it has arrived once it returns."""
-    await session.execute("query-version")
-    await asyncio.sleep(0.01)
+# --- shell ----------------------------------------------------------------------------
+
+
+def shell_args(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "An interactive QMP shell. Type 'COMMAND arg=value ...' (values are JSON when they "
+        "parse as JSON, else strings; 'a.b=1' nests) or raw JSON {\"execute\": ...}. With a "
+        "qobjects server, 'connect SIGNAL HANDLE' and 'disconnect ID' connect to signals, "
+        "printed live as they arrive. Completion of command and argument names comes from "
+        "the server's query-qmp-schema. Against QEMU it is a plain QMP shell. When stdin is "
+        "not a terminal, each reply is printed as one JSON line and the exit status is 1 if "
+        "any command failed."
+    )
+    parser.add_argument("address", metavar="ADDRESS", help="unix:PATH, tcp:HOST:PORT or a socket path")
+    parser.add_argument(
+        "--events", action="store_true", help="also print QMP events when not interactive"
+    )
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        default=str(Path.home() / ".qobjects_shell_history"),
+        help="the history file of the interactive shell (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="connection timeout (default: 10)"
+    )
+
+
+def run_shell(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from qobjects.qmp.client import parse_address
+
+    try:
+        parse_address(args.address)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    from qobjects.shell import run
+
+    interactive = sys.stdin.isatty() and out.isatty()
+    return run(
+        args.address,
+        interactive=interactive,
+        events=args.events or interactive,
+        history=args.history,
+        timeout=args.timeout,
+        out=out,
+        err=err,
+    )
+
+
+#: subcommand -> function adding its arguments
+CONFIGURE: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "serve": serve_args,
+    "demo": demo_args,
+    "shell": shell_args,
+}
+#: subcommand -> function running it
+RUN: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "serve": run_serve,
+    "demo": run_demo,
+    "shell": run_shell,
+}

@@ -25,6 +25,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import blinker
+
+from qobjects.codecs import DecodeContext, decode_members, encode_members
+from qobjects.errors import (
+    ConnectionLost,
+    ProtocolError,
+    QMPError,
+    SlotError,
+    StateError,
+    ValidationError,
+    qmp_error,
+)
+from qobjects.objects import CommandSpec, Handle, Namespace, StructCodec, build
 from qobjects.qmp.protocol import (
     BadMessage,
     Closed,
@@ -39,18 +51,6 @@ from qobjects.qmp.protocol import (
     Role,
     SignalMessage,
 )
-
-from qobjects.codecs import DecodeContext, decode_members, encode_members
-from qobjects.errors import (
-    ConnectionLost,
-    ProtocolError,
-    QMPError,
-    SlotError,
-    StateError,
-    ValidationError,
-    qmp_error,
-)
-from qobjects.objects import CommandSpec, Handle, Namespace, StructCodec, build
 from qobjects.schema import Schema
 from qobjects.signals import BoundSignal, Connection, Signal
 

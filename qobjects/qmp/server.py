@@ -31,6 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from qobjects import __version__
+from qobjects.codecs import DecodeContext, encode_members
+from qobjects.errors import InvalidHandleValue, QMPError, ValidationError
+from qobjects.objects import CommandSpec, Handle, HandleCodec, Namespace, build
 from qobjects.qmp.protocol import (
     BadMessage,
     Closed,
@@ -46,11 +50,6 @@ from qobjects.qmp.protocol import (
     Role,
     SignalMessage,
 )
-
-from qobjects import __version__
-from qobjects.codecs import DecodeContext, encode_members
-from qobjects.errors import InvalidHandleValue, QMPError, ValidationError
-from qobjects.objects import CommandSpec, Handle, HandleCodec, Namespace, build
 from qobjects.schema import Schema
 from qobjects.signals import BoundSignal, Connection, Signal
 
@@ -606,8 +605,8 @@ class ServerSession(asyncio.Protocol):
                 ev,
             )
             return
+        assert isinstance(cid, int) and conn.bound is not None
         del self.conns[cid]
         self.server.connections.pop(cid, None)
-        assert conn.bound is not None
         conn.bound._detach(conn)
         self.reply({}, ev)

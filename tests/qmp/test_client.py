@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 import qobjects
 from qobjects import (
+    BoundSignal,
     CommandNotFound,
     ConnectionLost,
     GenericError,
@@ -127,8 +129,9 @@ def test_same_slot_semantics_remote(server_thread: ServerThread) -> None:
     got: list[Any] = []
     with qobjects.connect(server_thread.path) as s:
         hd, cd = (i.device for i in s.query_block())
+        bound: BoundSignal = hd.io_error
 
-        @hd.io_error.connect
+        @bound.connect
         def on_error(owner: Any, operation: Any, action: Any) -> None:
             got.append(("full", owner, operation, action))
 
@@ -145,7 +148,8 @@ def test_same_slot_semantics_remote(server_thread: ServerThread) -> None:
         wait_for(lambda: len(got) >= 7)
         time.sleep(0.05)
         assert got[0] == ("full", hd, "write", "report")
-        assert got[0][2] is NS.types["IoOperationType"].write
+        IoOperationType: Any = NS.types["IoOperationType"]
+        assert got[0][2] is IoOperationType.write
         assert ("short", "report") in got and ("once", "report") in got
         assert ("once", "ignore") not in got
         assert ("kw", ["action", "operation"]) in got
@@ -248,43 +252,42 @@ def test_connect_to_missing_socket(tmp_path: Path) -> None:
         qobjects.connect(tmp_path / "none.sock")
 
 
-def test_unknown_reply_members_ignored_missing_required_rejected(server_thread: ServerThread) -> None:
-    server = server_thread.server
-    with qobjects.connect(server_thread.path) as s:
-        hd = s.get(Blockdev, "ide0-hd0")
+async def canned_server(path: Path, replies: list[object]) -> asyncio.AbstractServer:
+    """A bare QMP server: negotiation, then the canned replies in order."""
 
-        class Newer:
-            def __init__(self, fn: Any) -> None:
-                self.fn = fn
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+        queue = list(replies)
+        while line := await reader.readline():
+            msg = json.loads(line)
+            if msg["execute"] in ("set-explicit-handles", "qmp_capabilities"):
+                reply: object = {"return": {}, "id": msg["id"]}
+            else:
+                reply = {"return": queue.pop(0), "id": msg["id"]}
+            writer.write(json.dumps(reply).encode() + b"\r\n")
+        writer.close()
+        await writer.wait_closed()
 
-        orig = server._send_result
+    return await asyncio.start_unix_server(session, str(path))
 
-        def patched(spec: Any, result: Any, ev: Any) -> None:
-            if spec.name == "query-block":
-                sess = next(iter(server._sessions))
-                sess.reply(
-                    [
-                        {
-                            "device": {"__handle__": "Blockdev", "data": "ide0-hd0"},
-                            "type": "hd",
-                            "removable": False,
-                            "locked": False,
-                            "new-member": 1,
-                        }
-                    ],
-                    ev,
-                )
-                return
-            orig(spec, result, ev)
 
-        for sess in list(server._sessions):
-            sess._send_result = patched  # type: ignore[method-assign]
-        infos = s.query_block()
-        assert infos[0].device == hd
-        for sess in list(server._sessions):
-            sess._send_result = lambda spec, result, ev, sess=sess: sess.reply([{"type": "hd"}], ev)  # type: ignore[method-assign]
-        with pytest.raises(qobjects.MissingMember):
-            s.query_block()
+def test_unknown_reply_members_ignored_missing_required_rejected(sock_path: Path) -> None:
+    newer = [{"device": {"__handle__": "Blockdev", "data": "hd"}, "type": "hd",
+              "removable": False, "locked": False, "new-member": 1}]
+    older = [{"type": "hd"}]
+
+    async def main() -> None:
+        server = await canned_server(sock_path, [newer, older])
+        async with await qobjects.aconnect(sock_path) as s:
+            infos = await s.query_block()
+            assert infos[0].device == s.get(Blockdev, "hd")
+            with pytest.raises(qobjects.MissingMember, match="device"):
+                await s.query_block()
+        await asyncio.sleep(0.05)  # the server side sees EOF and closes
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
 
 
 def test_reconnect_restores_connections(tmp_path: Path) -> None:
@@ -389,7 +392,7 @@ def qemu(tmp_path: Path) -> Any:
             "ide-cd,drive=cd1,id=cdrom1",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(path.exists, 30)
@@ -435,6 +438,6 @@ def test_real_qemu_unmapped_signal_is_refused(qemu: Path, tmp_path: Path) -> Non
         "{ 'handle': 'Blockdev', 'data': 'str' }\n{ 'signal': 'WOBBLE', 'owner': 'Blockdev' }\n"
     )
     with qobjects.connect(qemu, schema=schema) as s:
-        dev = s.get(s.session.namespace.types["Blockdev"], "cd0")
+        dev: Any = s.get(s.session.namespace.handles["Blockdev"], "cd0")
         with pytest.raises(StateError, match="no event mapping"):
             dev.wobble.connect(lambda o: None)
