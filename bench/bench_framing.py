@@ -37,7 +37,9 @@ def rate(run: Callable[[], int], repeat: int = 5) -> float:
     return statistics.median(samples)
 
 
-def decode_reads(reads: list[bytes], per_pass: int, feed_of: Callable[[], Callable[[bytes], list[object]]]) -> int:
+def decode_reads(
+    reads: list[bytes], per_pass: int, feed_of: Callable[[], Callable[[bytes], list[object]]]
+) -> int:
     feed = feed_of()
     got = 0
     for data in reads:
@@ -70,7 +72,9 @@ def bench_decode() -> list[tuple[str, float]]:
                 return proto.receive_data  # type: ignore[return-value]
 
             for layer, factory in (("decoder", decoder), ("server receive_data", server)):
-                r = rate(lambda reads=reads, count=count, factory=factory: decode_reads(reads, count, factory))
+                r = rate(
+                    lambda reads=reads, count=count, factory=factory: decode_reads(reads, count, factory)
+                )
                 results.append((f"decode {label}, {shape}, {layer}", r))
     return results
 

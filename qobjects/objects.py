@@ -13,7 +13,7 @@ struct     slotted class with a keyword-only constructor that checks every
            member; a ``base`` is the Python base class; optional members
            default to ``None``; equality by value; readable repr.
 union      a class for the common (base) members, with one subclass per
-           branch in ``Union.variants`` (keyed by tag value);
+           branch in ``Union.branches()`` (keyed by tag value);
            ``Union(tag=..., ...)`` makes an instance of the branch's class,
            with the base and that branch's members as attributes.
 alternate  no wrapper: the value is the branch's own value (``int``, a
@@ -292,22 +292,27 @@ class UnionBase(Struct):
     """Base of union classes: dispatches construction to the branch's class."""
 
     __slots__ = ()
-    variants: ClassVar[dict[str, type[UnionBase]]] = {}
+    _variants: ClassVar[dict[str, type[UnionBase]]] = {}
     _tag: ClassVar[str] = ""
     _tag_py: ClassVar[str] = ""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls.variants and not cls._is_branch():
+        if cls._variants and not cls._is_branch():
             tag = kwargs.get(cls._tag_py)
             if tag is None:
                 raise WrongType(cls._where, cls._tag, "a tag value", "nothing")
-            branch = cls.variants.get(str(tag))
+            branch = cls._variants.get(str(tag))
             if branch is None:
                 raise WrongType(
-                    cls._where, cls._tag, "one of " + ", ".join(map(repr, cls.variants)), repr(tag)
+                    cls._where, cls._tag, "one of " + ", ".join(map(repr, cls._variants)), repr(tag)
                 )
             return object.__new__(branch)
         return object.__new__(cls)
+
+    @classmethod
+    def branches(cls) -> dict[str, type[UnionBase]]:
+        """The class of each branch, by tag value."""
+        return dict(cls._variants)
 
     @classmethod
     def _is_branch(cls) -> bool:
@@ -315,17 +320,17 @@ class UnionBase(Struct):
 
     @classmethod
     def from_json(cls, data: object, ctx: DecodeContext = LOCAL) -> Struct:
-        if cls.variants and not cls._is_branch():
+        if cls._variants and not cls._is_branch():
             if not isinstance(data, dict):
                 raise WrongType(cls._where, "", "object", type_name(data))
             if cls._tag not in data:
                 raise WrongType(cls._where, cls._tag, "a tag value", "nothing")
-            branch = cls.variants.get(str(data[cls._tag]))
+            branch = cls._variants.get(str(data[cls._tag]))
             if branch is None:
                 raise WrongType(
                     cls._where,
                     cls._tag,
-                    "one of " + ", ".join(map(repr, cls.variants)),
+                    "one of " + ", ".join(map(repr, cls._variants)),
                     repr(data[cls._tag]),
                 )
             return branch.from_json(data, ctx)
@@ -539,6 +544,7 @@ class _Builder:
         self.ns = Namespace(schema)
         self.codecs: dict[str, Codec] = {}
         self.pending: list[Callable[[], None]] = []
+        self.pending_alternates: list[Callable[[], None]] = []
         self.module = "qobjects.generated"
 
     def build(self) -> Namespace:
@@ -554,7 +560,8 @@ class _Builder:
                 self._object(ent)
             elif isinstance(ent, qs.AlternateType):
                 self._alternate(ent)
-        for fill in self.pending:
+        # Alternates first: struct annotations need their branches.
+        for fill in self.pending_alternates + self.pending:
             fill()
         for ent in schema.entities:
             if isinstance(ent, qs.Signal):
@@ -723,7 +730,7 @@ class _Builder:
                     "__doc__": f"Branch '{case}' of union {cls.__name__}.",
                     "_branch": case,
                     "_where": where,
-                    "variants": {},
+                    "_variants": {},
                 },
             )
             branch.__qualname__ = f"{cls.__name__}.{py_name(case)}"
@@ -731,7 +738,7 @@ class _Builder:
             self._install_init(branch, specs, where)
             branch.__annotations__ = {s.py: s.annotation() for s in specs}
             variants[case] = branch
-        cls.variants = variants  # type: ignore[attr-defined]
+        cls._variants = variants  # type: ignore[attr-defined]
         cls._tag = tag.name  # type: ignore[attr-defined]
         cls._tag_py = py_name(tag.name)  # type: ignore[attr-defined]
 
@@ -753,7 +760,7 @@ class _Builder:
             branches = tuple((v.name, self.codec(v.type)) for v in ent.variants.variants)
             cls._branches = branches
 
-        self.pending.append(fill)
+        self.pending_alternates.append(fill)
 
     # commands, events
 

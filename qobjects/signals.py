@@ -83,6 +83,9 @@ def _analyze(slot: Callable[..., Any], signal: Signal) -> tuple[bool, tuple[str,
             f"slot {_slot_name(slot)} for {signal.describe()} must take the owner "
             f"({signal.owner_name}) as its first positional parameter"
         )
+    annotations = _annotations(slot)
+    if params[0].kind != P.VAR_POSITIONAL:
+        _check_annotation(slot, signal, params[0].name, annotations, signal.owner_class, "the owner")
     rest = params if params[0].kind == P.VAR_POSITIONAL else params[1:]
     accepted: list[str] = []
     var_kw = False
@@ -92,6 +95,8 @@ def _analyze(slot: Callable[..., Any], signal: Signal) -> tuple[bool, tuple[str,
         elif p.kind == P.VAR_POSITIONAL:
             continue
         elif p.name in members and p.kind != P.POSITIONAL_ONLY:
+            spec = signal.specs[members.index(p.name)]
+            _check_annotation(slot, signal, p.name, annotations, spec.annotation(), f"member '{spec.name}'")
             accepted.append(p.name)
         elif p.default is P.empty:
             have = ", ".join(members) or "none"
@@ -102,6 +107,35 @@ def _analyze(slot: Callable[..., Any], signal: Signal) -> tuple[bool, tuple[str,
     if var_kw or len(accepted) == len(members):
         return True, tuple(members)
     return False, tuple(m for m in members if m in accepted)
+
+
+def _annotations(slot: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return inspect.get_annotations(slot, eval_str=True)
+    except Exception:  # unresolvable names: nothing to compare
+        return {}
+
+
+def _check_annotation(
+    slot: Callable[..., Any], signal: Signal, name: str, annotations: dict[str, Any], given: Any, what: str
+) -> None:
+    """Reject a parameter whose annotation cannot hold what the signal passes.
+
+    Only plain classes are compared (as mypy would: the delivered type must
+    be a subclass of the annotated one); anything else is trusted.
+    """
+    wanted = annotations.get(name)
+    if not isinstance(wanted, type) or wanted is object or wanted is Any:
+        return
+    delivered = [a for a in getattr(given, "__args__", (given,)) if a is not type(None)]
+    if not all(isinstance(d, type) for d in delivered):
+        return
+    if not all(issubclass(d, wanted) for d in delivered):
+        names = " | ".join(d.__name__ for d in delivered)
+        raise SlotSignatureError(
+            f"slot {_slot_name(slot)}: parameter '{name}' is annotated {wanted.__name__}, "
+            f"but {signal.describe()} passes {what} as {names}"
+        )
 
 
 def _slot_name(slot: object) -> str:
@@ -176,11 +210,17 @@ class Connection(Generic[F]):
         """The owner, or None for a connection to every owner."""
         return None if self.bound is None else self.bound.owner
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        slot = self.slot
-        if slot is None:
-            raise ReferenceError("the slot's object was garbage-collected")
-        return slot(*args, **kwargs)
+    if TYPE_CHECKING:
+        # Statically a Connection is called exactly like its slot.
+        @property
+        def __call__(self) -> F: ...
+    else:
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            slot = self.slot
+            if slot is None:
+                raise ReferenceError("the slot's object was garbage-collected")
+            return slot(*args, **kwargs)
 
     def disconnect(self, *, missing_ok: bool = False) -> None:
         """Disconnect this connection (see :meth:`BoundSignal.disconnect`)."""
@@ -449,6 +489,7 @@ class Signal(_Blocker):
         self.specs = tuple(specs)
         self.__doc__ = doc
         self.owner_name = "?"
+        self.owner_class: type = object
         self.attr = ""
         self._lock = threading.Lock()
         self._active: dict[object, BoundSignal] = {}  # owners with connections
@@ -464,6 +505,7 @@ class Signal(_Blocker):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.owner_name = owner.__name__
+        self.owner_class = owner
         self.attr = name
         self._compile()
 

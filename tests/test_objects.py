@@ -131,12 +131,12 @@ def test_union(ns: qobjects.Namespace) -> None:
     Device = T(ns, "Device")
     d = Device(id="d0", kind="disk", sectors=8)
     assert isinstance(d, Device)
-    assert type(d) is Device.variants["disk"]
+    assert type(d) is Device.branches()["disk"]
     assert d.sectors == 8 and d.kind == "disk"
     n = Device(id="n0", kind="net", mac="aa")
     assert n.mtu is None
     empty = Device(id="x", kind="none")
-    assert type(empty) is Device.variants["none"]
+    assert type(empty) is Device.branches()["none"]
     assert Device.from_json(d.to_json()) == d
     assert d.to_json() == {"id": "d0", "kind": "disk", "sectors": 8}
     with pytest.raises(UnknownMember):
@@ -198,7 +198,7 @@ def test_default_schema_classes() -> None:
     assert isinstance(Blockdev.io_error, qobjects.Signal)
     assert isinstance(Blockdev.tray_moved, qobjects.Signal)
     with pytest.raises(AttributeError):
-        qobjects.NoSuchThing  # noqa: B018
+        qobjects.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_import_does_not_build_default_schema() -> None:
@@ -257,3 +257,14 @@ def test_compiled_checks_agree_with_typeguard(
     if isinstance(size, bool):
         theirs = False  # JSON has no bool-as-int; typeguard follows Python here
     assert ours == theirs, kwargs
+
+
+def test_build_qemu_schema(qemu_schema: Any) -> None:
+    ns = qobjects.build(qemu_schema)
+    assert len(ns.commands) > 200
+    BlockdevOptions: Any = ns.types["BlockdevOptions"]
+    opts = BlockdevOptions.from_json({"driver": "file", "node-name": "n0", "filename": "/x"})
+    assert opts.filename == "/x" and opts.node_name == "n0"
+    assert opts.to_json() == {"driver": "file", "node-name": "n0", "filename": "/x"}
+    assert isinstance({"driver": "null-co"}, ns.types["BlockdevRef"]) is False
+    assert isinstance("node0", ns.types["BlockdevRef"])

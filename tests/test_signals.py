@@ -447,3 +447,24 @@ def test_blinker_notifications(ns: qobjects.Namespace) -> None:
         connected.disconnect(on_connect, sender=Dev.io_error)
         disconnected.disconnect(on_disconnect, sender=Dev.io_error)
     assert seen == [("connected", c.id), ("disconnected", c.id)]
+
+
+def test_slot_annotations_are_checked_at_connect(ns: qobjects.Namespace) -> None:
+    d = dev(ns)
+    Dev: Any = ns.types["Dev"]
+    Op: Any = ns.types["Op"]
+
+    def wrong_member(owner: Any, operation: int) -> None: ...
+
+    def wrong_owner(owner: int, operation: str) -> None: ...
+
+    def fine(owner: qobjects.Handle, operation: str, action: str) -> None: ...
+
+    with pytest.raises(SlotSignatureError, match="'operation' is annotated int"):
+        d.io_error.connect(wrong_member)
+    with pytest.raises(SlotSignatureError, match="passes the owner as Dev"):
+        d.io_error.connect(wrong_owner)
+    d.io_error.connect(fine)  # wider types are fine, as for mypy
+    fine.__annotations__["operation"] = Op
+    d.io_error.connect(fine)
+    assert Dev.io_error.owner_class is Dev

@@ -352,6 +352,14 @@ class AsyncSession:
             return await self._call(Execute(command, arguments, None, True))
         return await self._execute(spec, arguments)
 
+    async def execute_raw(self, command: str, arguments: dict[str, object] | None = None) -> object:
+        """Send *command* with JSON *arguments* as they are; the raw JSON reply.
+
+        :raises QMPError: the server answered with an error.
+        :raises ConnectionLost: the connection is gone.
+        """
+        return await self._call(Execute(command, dict(arguments or {}), None, True))
+
     async def _execute(self, spec: CommandSpec, arguments: dict[str, Any]) -> Any:
         args = self._encode_args(spec, arguments)
         reply = await self._call(Execute(spec.name, args, None, True))
@@ -469,7 +477,8 @@ class AsyncSession:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("remote signal request failed: %s", task.exception())
+            # Also raised by flush(); logged for callers that never flush.
+            log.warning("remote signal request failed: %s", task.exception())
 
     async def flush(self) -> None:
         """Wait until every pending remote connect/disconnect got its reply.

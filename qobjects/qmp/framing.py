@@ -15,10 +15,13 @@ Input rules follow QEMU's JSON parser:
   levels is an error; the rest of that value is skipped by tracking its
   depth, without storing it;
 - malformed JSON is one error, and decoding goes on with the next value;
-- after a lexical error (a stray character), input is skipped up to the next
-  ``{``, ``[``, line ending or control character, as QEMU does;
+- after a lexical error (a stray character, a control character in a
+  string), input is skipped up to the next ``{``, line ending or control
+  character, as QEMU does (QEMU also stops at ``[``, ``]`` and ``}``, which
+  inside a broken object only leads to more errors);
 - a control character other than TAB, CR and LF (or a 0xFE/0xFF byte)
-  resets the decoder: a value in progress is dropped with an error;
+  resets the decoder: a value in progress is dropped with an error (and
+  input skipped as after a lexical error); between values it is ignored;
 - a ``{`` at the start of a line, while a value is still open, also starts
   afresh (the open value was unbalanced garbage).  Well-formed input never
   does this: clients send a value per line or none at all, and indented JSON
@@ -37,7 +40,7 @@ import threading
 from _json import make_scanner
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Any, Final, cast
 
 __all__ = ["DecodeError", "JSONStreamDecoder", "encode_json"]
 
@@ -59,8 +62,9 @@ class DecodeError:
 _RESET = rb"\x00-\x08\x0b\x0c\x0e-\x1f\xfe\xff"
 # Characters inside a value, outside strings, that need no attention.
 _PLAIN = rb"[^\"'{}\[\]\n" + _RESET + rb"]"
-# A complete double-quoted string (control characters are not allowed inside).
-_DQ_STRING = rb'"[^"\\\x00-\x1f\xfe\xff]*+(?:\\.[^"\\\x00-\x1f\xfe\xff]*+)*+"'
+# A complete double-quoted string.  Control characters are not allowed inside, not
+# even escaped (QEMU's lexer stops there too).
+_DQ_STRING = rb'"[^"\\\x00-\x1f\xfe\xff]*+(?:\\[^\x00-\x1f\xfe\xff][^"\\\x00-\x1f\xfe\xff]*+)*+"'
 # Everything up to the next bracket, single quote, unfinished string, reset
 # character, or a newline that is directly followed by ``{`` (or ends the data,
 # so that the answer never depends on where reads are split).
@@ -82,19 +86,22 @@ _body: Final = _always(_BODY)
 _flat: Final = re.compile(_V3, re.DOTALL).match
 _FLAT_DEPTH: Final = 3
 # The rest of a string whose opening quote has been consumed.
-_dq_rest: Final = _always(rb'[^"\\\x00-\x1f\xfe\xff]*+(?:\\.[^"\\\x00-\x1f\xfe\xff]*+)*+')
-_sq_rest: Final = _always(rb"[^'\\\x00-\x1f\xfe\xff]*+(?:\\.[^'\\\x00-\x1f\xfe\xff]*+)*+")
+_dq_rest: Final = _always(rb'[^"\\\x00-\x1f\xfe\xff]*+(?:\\[^\x00-\x1f\xfe\xff][^"\\\x00-\x1f\xfe\xff]*+)*+')
+_sq_rest: Final = _always(rb"[^'\\\x00-\x1f\xfe\xff]*+(?:\\[^\x00-\x1f\xfe\xff][^'\\\x00-\x1f\xfe\xff]*+)*+")
 # Between top-level values: whitespace and reset characters (a reset there is a no-op).
 _between: Final = _always(rb"[\x00-\x20\xfe\xff]*+")
 # A top-level token that is not a container or string: a number, a keyword, or junk.
 _scalar: Final = _always(rb"[^\x00-\x20\xfe\xff{}\[\]\"',:]*+")
-# Recovery after a lexical error: skip to a bracket that opens, a line end or a reset.
-_recover: Final = _always(rb"[^{\[\x00-\x08\x0a-\x1f\xfe\xff]*+")
+# Keywords end where they are spelt out, so a bare ``null`` needs no delimiter after it.
+_keyword: Final = re.compile(rb"true|false|null").match
+_KEYWORDS: Final[dict[bytes, object]] = {b"true": True, b"false": False, b"null": None}
+# Recovery after a lexical error: skip to a '{', a line end or a reset character.
+_recover: Final = _always(rb"[^{\x00-\x08\x0a-\x1f\xfe\xff]*+")
 # Quote conversion: strings of either kind, and inside them escapes and bare '"'.
 _any_string: Final = re.compile(rb"\"[^\"\\]*+(?:\\.[^\"\\]*+)*+\"|'[^'\\]*+(?:\\.[^'\\]*+)*+'", re.DOTALL)
 _string_part: Final = re.compile(rb'\\.|"', re.DOTALL)
 
-_DQUOTE, _SQUOTE, _NL, _TAB, _BACKSLASH = b"\"'\n\t\\"
+_DQUOTE, _SQUOTE, _NL, _BACKSLASH, _LBRACE = b"\"'\n\\{"
 
 # Decoder states.
 _TOP, _VALUE, _DQ, _SQ, _RECOVER = range(5)
@@ -105,7 +112,9 @@ def _no_constant(name: str) -> object:
 
 
 # The C scanner itself: JSONDecoder.decode() adds two regex calls and two frames.
-_scan_once: Final = make_scanner(json.JSONDecoder(parse_constant=_no_constant))
+_scan_once: Final[Callable[[str, int], tuple[object, int]]] = make_scanner(
+    cast(Any, json.JSONDecoder(parse_constant=_no_constant))  # typeshed wants a make_scanner
+)
 
 
 def _decode(text: str) -> object:
@@ -271,6 +280,11 @@ class JSONStreamDecoder:
                     depth = maxd = 0
                     pos += 1
                 else:
+                    m = _keyword(buf, pos)
+                    if m is not None:  # complete as soon as it is spelt out
+                        append(_KEYWORDS[m[0]])
+                        pos = m.end()
+                        continue
                     end = _scalar(buf, pos).end()
                     if end == pos:
                         append(DecodeError(f"JSON parse error, stray {_quote(buf[pos : pos + 1])}"))
@@ -323,13 +337,13 @@ class JSONStreamDecoder:
                     if not errored:
                         desc = "JSON parse error, unbalanced value before a line starting with '{'"
                         append(self._error(p + 1 - start, desc))
-                    state = _TOP
+                    state = _RECOVER
                     pos = p + 1
                 else:  # a reset character
                     if not errored:
                         desc = f"JSON parse error, stray {_quote(buf[p : p + 1])}"
                         append(self._error(p + 1 - start, desc))
-                    state = _TOP
+                    state = _RECOVER
                     pos = p + 1
             elif state != _RECOVER:  # _DQ or _SQ
                 p = (_dq_rest if state == _DQ else _sq_rest)(buf, pos).end()
@@ -345,18 +359,20 @@ class JSONStreamDecoder:
                         state = _TOP
                         if not errored:
                             append(self._complete(buf, start, pos, 0))
-                else:  # a control character inside a string
+                else:  # a control character inside a string, or escaped
                     if not errored:
                         desc = f"JSON parse error, stray {_quote(buf[p:pos])} in string"
+                        if c == _BACKSLASH:
+                            desc = f"JSON parse error, invalid escape {_quote(buf[p : pos + 1])} in string"
                         append(self._error(pos - start, desc))
-                    state = _RECOVER if c == _TAB else _TOP
+                    state = _RECOVER
             else:  # _RECOVER
                 p = _recover(buf, pos).end()
                 if p == n:
                     pos = p
                     break
                 state = _TOP
-                pos = p if buf[p] in b"{[" else p + 1
+                pos = p if buf[p] == _LBRACE else p + 1
         if state != _TOP and state != _RECOVER:
             if not errored and n - start > max_size:
                 errored = True
@@ -427,5 +443,8 @@ def _parse_error(err: ValueError) -> DecodeError:
 
 
 def _quote(token: bytes) -> str:
-    text = "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in token[:40])
+    text = "".join(
+        chr(b) if 0x20 <= b < 0x7F and b != _BACKSLASH else "\\\\" if b == _BACKSLASH else f"\\x{b:02x}"
+        for b in token[:40]
+    )
     return f"'{text}'" + ("..." if len(token) > 40 else "")

@@ -24,6 +24,7 @@ import contextlib
 import inspect
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -77,6 +78,10 @@ class Server:
     :param max_queue: messages a session may have waiting before it is closed.
     :param max_buffer: unsent bytes a session may have before it is closed.
     :param max_message_size: the largest message a client may send.
+    :param backlog: connections the kernel may queue before the server accepts
+        them (asyncio's default, 100, is too few for bursts of clients: past
+        it a non-blocking connect fails, and asyncio clients take that for a
+        connection that never greets).
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class Server:
         max_queue: int = 10_000,
         max_buffer: int = 16 << 20,
         max_message_size: int = 1 << 20,
+        backlog: int = socket.SOMAXCONN,
     ) -> None:
         if namespace is None:
             if schema is None:
@@ -99,6 +105,7 @@ class Server:
         self.max_queue = max_queue
         self.max_buffer = max_buffer
         self.max_message_size = max_message_size
+        self.backlog = backlog
         self.version: dict[str, object] = {
             "qemu": {"major": 0, "minor": 1, "micro": 0},
             "package": f"qobjects {__version__}",
@@ -226,7 +233,7 @@ class Server:
         path = Path(path)
         old = os.umask(0o177)
         try:
-            srv = await self._loop.create_unix_server(self._new_session, str(path))
+            srv = await self._loop.create_unix_server(self._new_session, str(path), backlog=self.backlog)
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
@@ -243,7 +250,7 @@ class Server:
             raise ValueError("start_tcp needs an explicit host (e.g. '127.0.0.1')")
         self._loop = asyncio.get_running_loop()
         self._mirror_signals()
-        srv = await self._loop.create_server(self._new_session, host, port)
+        srv = await self._loop.create_server(self._new_session, host, port, backlog=self.backlog)
         self._servers.append(srv)
         bound = srv.sockets[0].getsockname()[1]
         log.info("listening on tcp:%s:%d", host, bound)
@@ -319,17 +326,31 @@ class ServerSession(asyncio.Protocol):
         self.push(self.proto.send(greeting))
 
     def data_received(self, data: bytes) -> None:
+        # Split the bytes into JSON values now, but read each value as a request
+        # only when its turn comes: what a request means depends on the mode,
+        # which the requests before it in the same read may change
+        # (qmp_capabilities written together with the first commands).
         try:
-            events = self.proto.receive_data(data)
+            values = self.proto._decoder.feed(data)
         except Exception:  # the protocol must not fail; if it does, end this session only
             log.exception("session %x: protocol failure", id(self))
             self.close("protocol failure")
             return
-        for ev in events:
+        for value in values:
             if self.busy:
-                self.backlog.append(ev)
+                self.backlog.append(value)
             else:
-                self._handle(ev)
+                self._handle_value(value)
+
+    def _handle_value(self, value: object) -> None:
+        if self.closing:
+            return
+        try:
+            ev = self.proto._parse(value)
+            self._handle(ev)
+        except Exception:  # never let one request end the read loop; end this session only
+            log.exception("session %x: protocol failure", id(self))
+            self.close("protocol failure")
 
     def eof_received(self) -> bool:
         return False
@@ -473,7 +494,7 @@ class ServerSession(asyncio.Protocol):
         finally:
             self.busy = False
             while self.backlog and not self.busy:
-                self._handle(self.backlog.popleft())
+                self._handle_value(self.backlog.popleft())
 
     def _command_failed(self, name: str, err: Exception, ev: Execute) -> None:
         if isinstance(err, QMPError):
