@@ -420,13 +420,17 @@ def compile_members(
         if spec.optional:
             guard = f"{v} is not None and " + guard
         if isinstance(codec, EnumCodec):
-            # A plain string costs one subscript of an exact dict (the
-            # specialized fast path); misses go to the slow check.
-            namespace[f"_cls{i}"] = codec.cls
+            # Members and their plain strings hash and compare alike (str's
+            # own __hash__/__eq__), so one subscript of an exact dict (the
+            # interpreter's fast path) maps either to the member; misses and
+            # unhashable values go to the slow check.
             namespace[f"_map{i}"] = dict(codec.by_value)
-            lines.append(f"{indent}if {guard.format(cls=f'_cls{i}')}:")
-            lines.append(f"{indent}    try: {v} = _map{i}[{v}]")
-            lines.append(f"{indent}    except (KeyError, TypeError): {v} = {slow}({v})")
+            ind = indent
+            if spec.optional:
+                lines.append(f"{indent}if {v} is not None:")
+                ind = indent + "    "
+            lines.append(f"{ind}try: {v} = _map{i}[{v}]")
+            lines.append(f"{ind}except (KeyError, TypeError): {v} = {slow}({v})")
         elif codec.fast_class is not None:
             namespace[f"_cls{i}"] = codec.fast_class
             lines.append(f"{indent}if {guard.format(cls=f'_cls{i}')}: {v} = {slow}({v})")

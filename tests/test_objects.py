@@ -268,3 +268,22 @@ def test_build_qemu_schema(qemu_schema: Any) -> None:
     assert opts.to_json() == {"driver": "file", "node-name": "n0", "filename": "/x"}
     assert isinstance({"driver": "null-co"}, ns.types["BlockdevRef"]) is False
     assert isinstance("node0", ns.types["BlockdevRef"])
+
+
+def test_optional_enum_member_checks() -> None:
+    ns = qobjects.build(
+        qobjects.parse_schema(
+            "{ 'enum': 'E', 'data': ['a', 'b-c'] }\n{ 'struct': 'S', 'data': { '*e': 'E', 'f': 'E' } }"
+        )
+    )
+    S: Any = ns.types["S"]
+    E: Any = ns.types["E"]
+    assert S(f="a").e is None
+    assert S(f="a", e=None).e is None
+    assert S(f=E.b_c, e="b-c").e is E.b_c
+    with pytest.raises(WrongType, match="member 'e'"):
+        S(f="a", e="z")
+    with pytest.raises(WrongType, match="member 'f'"):
+        S(f=["a"])
+    with pytest.raises(MissingMember, match="member 'f'"):
+        S()
