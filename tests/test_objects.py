@@ -273,11 +273,11 @@ def test_build_qemu_schema(qemu_schema: Any) -> None:
 def test_optional_enum_member_checks() -> None:
     ns = qobjects.build(
         qobjects.parse_schema(
-            "{ 'enum': 'E', 'data': ['a', 'b-c'] }\n{ 'struct': 'S', 'data': { '*e': 'E', 'f': 'E' } }"
+            "{ 'enum': 'Ee', 'data': ['a', 'b-c'] }\n{ 'struct': 'Ss', 'data': { '*e': 'Ee', 'f': 'Ee' } }"
         )
     )
-    S: Any = ns.types["S"]
-    E: Any = ns.types["E"]
+    S: Any = ns.types["Ss"]
+    E: Any = ns.types["Ee"]
     assert S(f="a").e is None
     assert S(f="a", e=None).e is None
     assert S(f=E.b_c, e="b-c").e is E.b_c
