@@ -23,7 +23,7 @@ DEEP = json.dumps(
     {"execute": "blockdev-add", "arguments": {"a": {"b": {"c": {"d": [1, 2, {"e": "x"}]}}}}, "id": 3}
 ).encode()
 SINGLE = b"{'execute': 'query-block', 'arguments': {'device': 'ide0-hd0'}, 'id': 17}"
-MESSAGES = 100_000
+MESSAGES = 30_000
 
 
 def rate(run: Callable[[], int], repeat: int = 5) -> float:

@@ -233,6 +233,9 @@ class JSONStreamDecoder:
         # Fastest path: let the C scanner find where a value ends, in ASCII input,
         # when it cannot nest deeper than max_depth without a RecursionError.
         text = buf.decode("ascii") if max_depth >= sys.getrecursionlimit() and buf.isascii() else None
+        # The fast paths cannot succeed for a value that starts after the last
+        # closing bracket (the usual case for a message split across reads).
+        last_close = max(buf.rfind(b"}"), buf.rfind(b"]"))
         while pos < n:
             if state == _TOP:
                 c = buf[pos]
@@ -244,30 +247,31 @@ class JSONStreamDecoder:
                 start = pos
                 errored = False
                 if c in b"{[":
-                    if text is not None:
-                        try:
-                            value, end = _scan_once(text, pos)
-                        except (ValueError, StopIteration, RecursionError):
-                            pass  # the slower paths below find out what is wrong
-                        else:
-                            # Not done if the slower paths would object.
-                            if end - start <= max_size and buf.find(b"\n{", start, end) < 0:
-                                append(value)
-                                pos = end
-                                continue
-                    if max_depth >= _FLAT_DEPTH:
-                        m = _flat(buf, pos)
-                        if m is not None:
-                            pos = m.end()
-                            if pos - start > max_size:
-                                append(self._too_big())
-                                continue
-                            raw = buf[start:pos]
+                    if pos < last_close:
+                        if text is not None:
                             try:
-                                append(_decode(raw.decode()) if b"'" not in raw else _parse(raw, 3))
-                            except ValueError as err:
-                                append(_parse_error(err))
-                            continue
+                                value, end = _scan_once(text, pos)
+                            except (ValueError, StopIteration, RecursionError):
+                                pass  # the slower paths below find out what is wrong
+                            else:
+                                # Not done if the slower paths would object.
+                                if end - start <= max_size and buf.find(b"\n{", start, end) < 0:
+                                    append(value)
+                                    pos = end
+                                    continue
+                        if max_depth >= _FLAT_DEPTH:
+                            m = _flat(buf, pos)
+                            if m is not None:
+                                pos = m.end()
+                                if pos - start > max_size:
+                                    append(self._too_big())
+                                    continue
+                                raw = buf[start:pos]
+                                try:
+                                    append(_decode(raw.decode()) if b"'" not in raw else _parse(raw, 3))
+                                except ValueError as err:
+                                    append(_parse_error(err))
+                                continue
                     state = _VALUE
                     depth = maxd = 1
                     pos += 1

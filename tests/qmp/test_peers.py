@@ -49,7 +49,9 @@ def test_qemu_qmp_client_against_demo_server(sock_path: Path) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 requests = st.one_of(
@@ -82,7 +84,9 @@ def test_arbitrary_input_is_answered_and_server_survives(
         async with demo_server(path) as (server, _):
             bystander = await RawClient.open(path)
             await bystander.negotiate()
-            await bystander.call({"connect": "TRAY_MOVED", "owner": {"__handle__": "Blockdev", "data": "ide1-cd0"}})
+            await bystander.call(
+                {"connect": "TRAY_MOVED", "owner": {"__handle__": "Blockdev", "data": "ide1-cd0"}}
+            )
             hostile = await RawClient.open(path)
             try:
                 await hostile.negotiate()

@@ -486,3 +486,26 @@ def test_execute_round_trip(command: str, arguments: dict[str, object], id_: obj
         command += "-not"
     sent = Execute(command, arguments, id_, True)
     assert server().receive_data(client().send(sent)) == [sent]
+
+
+@given(
+    data=st.binary(max_size=120)
+    | st.lists(
+        st.sampled_from([b"{", b"}", b'"execute"', b":", b'"x"', b",", b"'", b"\n", b"\x01", b"[1]"])
+    ).map(b"".join),
+    cuts=st.lists(st.integers(min_value=1, max_value=20), max_size=6),
+    role=st.sampled_from(Role),
+    negotiated=st.booleans(),
+)
+def test_any_bytes_never_raise(data: bytes, cuts: list[int], role: Role, negotiated: bool) -> None:
+    proto = QMPProtocol(role, max_message_size=50, max_depth=3)
+    if negotiated:
+        proto.negotiated()
+    events: list[QMPEvent] = []
+    pos = 0
+    for size in [*cuts, len(data)]:
+        if data[pos : pos + size]:
+            events += proto.receive_data(data[pos : pos + size])
+        pos += size
+    events += proto.receive_data(b"")
+    assert events[-1] == Closed()
