@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,21 @@ async def demo_server(path: Path, **kwargs: Any) -> AsyncIterator[tuple[Server, 
         yield server, backend
     finally:
         await server.close()
+
+
+def serve_demo(path: Path) -> subprocess.Popen[bytes]:
+    """``qobjects serve --demo`` in a subprocess, returned once it listens.
+
+    Callers end it with ``proc.send_signal(...)`` then ``proc.communicate()``.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # printed once the socket listens
+    if b"serving" not in line:
+        rest = proc.communicate(timeout=10)[1]
+        raise AssertionError(f"qobjects serve did not start: {(line + rest).decode()}")
+    return proc

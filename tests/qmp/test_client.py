@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from qobjects import (
     default_namespace,
 )
 from qobjects.qmp.client import AsyncSession, Session, parse_address
-from tests.qmp.conftest import demo_server
+from tests.qmp.conftest import demo_server, serve_demo
 
 NS = default_namespace()
 Blockdev: Any = NS.types["Blockdev"]
@@ -293,16 +292,7 @@ def test_unknown_reply_members_ignored_missing_required_rejected(sock_path: Path
 def test_reconnect_restores_connections(tmp_path: Path) -> None:
     path = tmp_path / "serve.sock"
 
-    def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(path.exists, 15)
-        return proc
-
-    proc = start()
+    proc = serve_demo(path)
     states: list[str] = []
     got: list[Any] = []
     try:
@@ -315,11 +305,11 @@ def test_reconnect_restores_connections(tmp_path: Path) -> None:
             s.x_inject_io_error(device=hd, operation="read", action="stop")
             wait_for(lambda: len(got) == 1)
             proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+            proc.communicate(timeout=10)
             wait_for(lambda: "disconnected" in states)
             with pytest.raises(ConnectionLost):
                 s.query_block()
-            proc = start()
+            proc = serve_demo(path)
             wait_for(lambda: "reconnected" in states, 15)
             s.x_inject_io_error(device=hd, operation="read", action="report")
             s.blockdev_open_tray(device=cd)
@@ -333,19 +323,14 @@ def test_reconnect_restores_connections(tmp_path: Path) -> None:
             assert len(got) == 3
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
+        proc.communicate(timeout=10)
     assert not path.exists()
 
 
 def test_serve_subprocess_with_sync_client(tmp_path: Path) -> None:
     path = tmp_path / "sub.sock"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = serve_demo(path)
     try:
-        wait_for(path.exists, 15)
         with qobjects.connect(f"unix:{path}") as s:
             assert len(s.query_block()) == 2
     finally:
