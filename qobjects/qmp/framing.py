@@ -131,7 +131,17 @@ def _decode(text: str) -> object:
     return value
 
 
-_encode: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder built once: JSONEncoder.encode builds a new one on every call.
+# No circular-reference markers (a shared dict could keep stale entries after
+# an error); the values encoded here come from checked data.
+_c_encode: Final = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
+)
+_encode_str: Final = json.encoder.encode_basestring_ascii
 _deep_lock = threading.Lock()
 # Nesting the C decoder handles under the default recursion limit, with room to spare.
 _SHALLOW: Final = 200
@@ -143,7 +153,9 @@ def encode_json(value: object) -> str:
     :raises TypeError: for a value JSON cannot represent.
     :raises ValueError: for NaN or infinity, or a circular structure.
     """
-    return _encode(value)
+    if type(value) is str:
+        return _encode_str(value)
+    return "".join(_c_encode(value, 0))
 
 
 def _requote_part(m: re.Match[bytes]) -> bytes:

@@ -36,6 +36,7 @@ from qobjects import __version__
 from qobjects.codecs import DecodeContext, encode_members
 from qobjects.errors import InvalidHandleValue, QMPError, ValidationError
 from qobjects.objects import CommandSpec, Handle, HandleCodec, Namespace, build
+from qobjects.qmp.framing import encode_json
 from qobjects.qmp.protocol import (
     BadMessage,
     Closed,
@@ -49,7 +50,6 @@ from qobjects.qmp.protocol import (
     QMPProtocol,
     Return,
     Role,
-    SignalMessage,
 )
 from qobjects.schema import Schema
 from qobjects.signals import BoundSignal, Connection, Signal
@@ -172,15 +172,17 @@ class Server:
 
     def _broadcast(self, name: str, specs: Any, values: dict[str, Any]) -> None:
         ts = _timestamp()
-        encoded: dict[bool, dict[str, object]] = {}
+        lines: dict[bool, bytes] = {}  # one encoding per handle form, shared by the sessions
         for session in list(self._sessions):
-            if session.proto.mode is not Mode.COMMAND:
+            proto = session.proto
+            if proto.mode is not Mode.COMMAND:
                 continue
-            explicit = session.proto.explicit_handles
-            payload = encoded.get(explicit)
-            if payload is None:
-                payload = encoded[explicit] = encode_members(specs, values, explicit)
-            session.push(session.proto.send(Event(name, payload or None, ts)))
+            explicit = proto.explicit_handles
+            line = lines.get(explicit)
+            if line is None:
+                payload = encode_members(specs, values, explicit)
+                line = lines[explicit] = proto.send(Event(name, payload or None, ts))
+            session.push(line)
 
     def _mirror_signals(self) -> None:
         """Send each emission of a mapped signal as its QMP event too (while serving)."""
@@ -202,25 +204,55 @@ class Server:
         owner_py = next(s.py for s in spec.args if s.name == owner_member)
         owner_is_handle = isinstance(next(s.codec for s in spec.args if s.name == owner_member), HandleCodec)
         extra = [s for s in spec.args if s.py not in provided and s.py != owner_py]
+        pys = [s.py for s in spec.args]
+        name_json = encode_json(event)
+        tails: dict[object, str] = {}
 
-        def mirror(owner: Handle, **data: Any) -> None:
+        def mirror(owner: Handle, **values: Any) -> None:
             if not self._sessions:
                 return
-            values = dict(data)
             values[owner_py] = owner if owner_is_handle else str(owner.value)
-            for s in extra:
-                # Event members the signal does not carry come from the target.
-                v = getattr(owner.target, s.py, None)
-                if v is None and not s.optional:
-                    log.error("event %s: owner %s has no %r; event not sent", event, owner, s.py)
+            if extra:
+                for s in extra:
+                    # Event members the signal does not carry come from the target.
+                    v = getattr(owner.target, s.py, None)
+                    if v is None and not s.optional:
+                        log.error("event %s: owner %s has no %r; event not sent", event, owner, s.py)
+                        return
+                    values[s.py] = v
+                try:
+                    values = spec.check(**values)
+                except ValidationError as err:
+                    log.error("event %s not sent: %s", event, err)
                     return
-                values[s.py] = v
-            try:
-                checked = spec.check(**values)
-            except ValidationError as err:
-                log.error("event %s not sent: %s", event, err)
+                self._broadcast(event, spec.args, values)
                 return
-            self._broadcast(event, spec.args, checked)
+            # Every member is the signal's, which emit already checked; the
+            # event's JSON after the timestamp depends only on the values.
+            try:
+                key: object = tuple([(type(v), v) for v in map(values.get, pys)])
+                hash(key)
+            except TypeError:
+                self._broadcast(event, spec.args, values)
+                return
+            sec, usec = _timestamp()
+            head = f'{{"timestamp":{{"seconds":{sec},"microseconds":{usec}}}'
+            lines: dict[bool, bytes] = {}
+            for session in list(self._sessions):
+                proto = session.proto
+                if proto.mode is not Mode.COMMAND:
+                    continue
+                explicit = proto.explicit_handles
+                line = lines.get(explicit)
+                if line is None:
+                    tail = tails.get((key, explicit))
+                    if tail is None:
+                        payload = encode_members(spec.args, values, explicit)
+                        tail = f',"event":{name_json},"data":{encode_json(payload)}}}\r\n'
+                        if len(tails) < 1024:
+                            tails[key, explicit] = tail
+                    line = lines[explicit] = (head + tail).encode()
+                session.push(line)
 
         return mirror
 
@@ -336,11 +368,17 @@ class ServerSession(asyncio.Protocol):
             log.exception("session %x: protocol failure", id(self))
             self.close("protocol failure")
             return
+        # Replies to this read are written at its end, in this pass of the
+        # loop, rather than one pass later.
+        flush_here = not self.flush_pending
+        self.flush_pending = True
         for value in values:
             if self.busy:
                 self.backlog.append(value)
             else:
                 self._handle_value(value)
+        if flush_here:
+            self._flush()
 
     def _handle_value(self, value: object) -> None:
         if self.closing:
@@ -588,14 +626,33 @@ class ServerSession(asyncio.Protocol):
 
     def _make_pusher(self, signal: Signal, owner: Handle, user_data: object) -> Callable[..., None]:
         specs = signal.specs
-        proto = self.proto
-        name = signal.name
+        pys = [s.py for s in specs]
         owner_json = {"__handle__": type(owner).__handle_name__, "data": owner.value}
+        # The message up to the timestamp depends only on the data: encode the
+        # rest once per connection and each distinct data once.
+        prefix = (
+            f'{{"signal":{encode_json(signal.name)},"owner":{encode_json(owner_json)},'
+            f'"user_data":{encode_json(user_data)}'
+        )
+        bodies: dict[object, str] = {}
         push = self.push
 
-        def pusher(_owner: Handle, **values: Any) -> None:
+        def body_for(values: dict[str, Any]) -> str:
             data = encode_members(specs, values, True)
-            push(proto.send(SignalMessage(name, owner_json, user_data, data, _timestamp())))
+            return prefix + (f',"data":{encode_json(data)}' if data else "") + ',"timestamp":'
+
+        def pusher(_owner: Handle, **values: Any) -> None:
+            try:
+                key = tuple([(type(v), v) for v in map(values.get, pys)])
+                body = bodies.get(key)
+            except TypeError:  # unhashable data (lists, structs): no caching
+                key, body = None, None
+            if body is None:
+                body = body_for(values)
+                if key is not None and len(bodies) < 1024:
+                    bodies[key] = body
+            s, us = _timestamp()
+            push(f'{body}{{"seconds":{s},"microseconds":{us}}}}}\r\n'.encode())
 
         return pusher
 
