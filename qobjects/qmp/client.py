@@ -178,6 +178,7 @@ class AsyncSession:
         self._sync = False  # set by Session: remote connect/disconnect block
         self._loop_thread: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._decoded: dict[object, dict[str, Any]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         for sig in namespace.schema.signals():
             if sig.event is not None and sig.owner_member is not None:
@@ -500,13 +501,22 @@ class AsyncSession:
         rem = self._remote.get(token) if isinstance(token, int) else None
         if rem is None:
             return  # a late push for a connection already gone
+        data = ev.data or {}
+        signal = rem.bound.signal
+        # Repeated data decodes to the same values: reuse them (scalars only).
         try:
-            values = decode_members(
-                rem.bound.signal.specs, ev.data or {}, self._ctx, rem.bound.signal.describe()
-            )
-        except (ValidationError, QMPError) as err:
-            log.warning("dropping malformed %s: %s", rem.bound.signal.describe(), err)
-            return
+            key: object = (signal, tuple(data.items()))
+            values = self._decoded.get(key)
+        except TypeError:
+            key, values = None, None
+        if values is None:
+            try:
+                values = decode_members(signal.specs, data, self._ctx, signal.describe())
+            except (ValidationError, QMPError) as err:
+                log.warning("dropping malformed %s: %s", signal.describe(), err)
+                return
+            if key is not None and len(self._decoded) < 1024:
+                self._decoded[key] = values
         try:
             rem.bound.deliver(rem.conn, values)
         except SlotError as err:
