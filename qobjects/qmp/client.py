@@ -229,7 +229,14 @@ class AsyncSession:
     def _data(self, link: _ClientProtocol, data: bytes) -> None:
         if link is not self._link:
             return
-        for ev in self._proto.receive_data(data):
+        proto = self._proto
+        # Events are only read when something uses them: listeners, or signals
+        # emulated from events in compatibility mode.
+        skip_events = self.explicit and not self._event_listeners
+        for value in proto.split(data):
+            if skip_events and type(value) is dict and "event" in value:
+                continue
+            ev = proto.interpret(value)
             if isinstance(ev, SignalMessage):
                 self._signal(ev)
             elif isinstance(ev, (Return, ErrorReply)):

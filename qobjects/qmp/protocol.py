@@ -416,6 +416,24 @@ class QMPProtocol:
         parse = self._parse
         return [parse(value) for value in self._decoder.feed(data)]
 
+    def split(self, data: bytes) -> list[object]:
+        """The JSON values (or decode errors) completed by *data*, not yet interpreted.
+
+        ``receive_data`` in two steps, for a caller whose handling of one
+        value changes how the next is read (``qmp_capabilities`` in the same
+        read as the first commands), or that can skip values it has no use for.
+        Pass each value to :meth:`interpret`. EOF still goes to ``receive_data``.
+
+        :raises StateError: data after EOF.
+        """
+        if self._mode is Mode.CLOSED:
+            raise StateError("data received after EOF: the peer already closed the stream")
+        return self._decoder.feed(data)
+
+    def interpret(self, value: object) -> QMPEvent:
+        """The event for one value from :meth:`split`, in the current mode."""
+        return self._parse(value)
+
     def _parse_request(self, msg: object) -> QMPEvent:
         """A server's view of one decoded value."""
         if type(msg) is dict:

@@ -363,7 +363,7 @@ class ServerSession(asyncio.Protocol):
         # which the requests before it in the same read may change
         # (qmp_capabilities written together with the first commands).
         try:
-            values = self.proto._decoder.feed(data)
+            values = self.proto.split(data)
         except Exception:  # the protocol must not fail; if it does, end this session only
             log.exception("session %x: protocol failure", id(self))
             self.close("protocol failure")
@@ -384,7 +384,7 @@ class ServerSession(asyncio.Protocol):
         if self.closing:
             return
         try:
-            ev = self.proto._parse(value)
+            ev = self.proto.interpret(value)
             self._handle(ev)
         except Exception:  # never let one request end the read loop; end this session only
             log.exception("session %x: protocol failure", id(self))
