@@ -237,7 +237,7 @@ class AsyncSession:
             if skip_events and type(value) is dict and "event" in value:
                 continue
             ev = proto.interpret(value)
-            if isinstance(ev, SignalMessage):
+            if type(ev) is SignalMessage:
                 self._signal(ev)
             elif isinstance(ev, (Return, ErrorReply)):
                 fut = self._pending.pop(ev.id, None)
@@ -509,7 +509,8 @@ class AsyncSession:
         if rem is None:
             return  # a late push for a connection already gone
         data = ev.data or {}
-        signal = rem.bound.signal
+        bound = rem.bound
+        signal = bound.signal
         # Repeated data decodes to the same values: reuse them (scalars only).
         try:
             key: object = (signal, tuple(data.items()))
