@@ -172,7 +172,20 @@ class Server:
 
     def _broadcast(self, name: str, specs: Any, values: dict[str, Any]) -> None:
         ts = _timestamp()
-        lines: dict[bool, bytes] = {}  # one encoding per handle form, shared by the sessions
+
+        def line_for(proto: QMPProtocol) -> bytes:
+            payload = encode_members(specs, values, proto.explicit_handles)
+            return proto.send(Event(name, payload or None, ts))
+
+        self._push_event(line_for)
+
+    def _push_event(self, line_for: Callable[[QMPProtocol], bytes]) -> None:
+        """Push an event to every session in command mode.
+
+        The line is made once per handle form (plain or canonical) by
+        ``line_for(protocol)`` and shared by the sessions of that form.
+        """
+        lines: dict[bool, bytes] = {}
         for session in list(self._sessions):
             proto = session.proto
             if proto.mode is not Mode.COMMAND:
@@ -180,8 +193,7 @@ class Server:
             explicit = proto.explicit_handles
             line = lines.get(explicit)
             if line is None:
-                payload = encode_members(specs, values, explicit)
-                line = lines[explicit] = proto.send(Event(name, payload or None, ts))
+                line = lines[explicit] = line_for(proto)
             session.push(line)
 
     def _mirror_signals(self) -> None:
@@ -237,22 +249,18 @@ class Server:
                 return
             sec, usec = _timestamp()
             head = f'{{"timestamp":{{"seconds":{sec},"microseconds":{usec}}}'
-            lines: dict[bool, bytes] = {}
-            for session in list(self._sessions):
-                proto = session.proto
-                if proto.mode is not Mode.COMMAND:
-                    continue
+
+            def line_for(proto: QMPProtocol) -> bytes:
                 explicit = proto.explicit_handles
-                line = lines.get(explicit)
-                if line is None:
-                    tail = tails.get((key, explicit))
-                    if tail is None:
-                        payload = encode_members(spec.args, values, explicit)
-                        tail = f',"event":{name_json},"data":{encode_json(payload)}}}\r\n'
-                        if len(tails) < 1024:
-                            tails[key, explicit] = tail
-                    line = lines[explicit] = (head + tail).encode()
-                session.push(line)
+                tail = tails.get((key, explicit))
+                if tail is None:
+                    payload = encode_members(spec.args, values, explicit)
+                    tail = f',"event":{name_json},"data":{encode_json(payload)}}}\r\n'
+                    if len(tails) < 1024:
+                        tails[key, explicit] = tail
+                return (head + tail).encode()
+
+            self._push_event(line_for)
 
         return mirror
 
