@@ -594,17 +594,7 @@ class _Builder:
         return codec
 
     def _doc(self, ent: qs.Entity) -> str | None:
-        doc = ent.doc
-        if doc is None:
-            return None
-        parts = [doc.body.strip()] if doc.body.strip() else []
-        for name, text in doc.args.items():
-            if text.strip():
-                parts.append(f":param {name}: {' '.join(text.split())}")
-        for kind, text in doc.sections:
-            if text.strip():
-                parts.append(f"{kind}: {text.strip()}" if kind not in ("Plain", "") else text.strip())
-        return "\n\n".join(parts) or None
+        return None if ent.doc is None else ent.doc.docstring()
 
     def _member_doc(self, ent: qs.Entity, name: str) -> str | None:
         if ent.doc is None:

@@ -72,17 +72,7 @@ def _quote_doc(text: str, indent: str) -> list[str]:
 
 def entity_doc(ent: Entity) -> str | None:
     """The docstring of *ent*, as :func:`qobjects.objects.build` makes it."""
-    doc = ent.doc
-    if doc is None:
-        return None
-    parts = [doc.body.strip()] if doc.body.strip() else []
-    for name, text in doc.args.items():
-        if text.strip():
-            parts.append(f":param {name}: {' '.join(text.split())}")
-    for kind, text in doc.sections:
-        if text.strip():
-            parts.append(f"{kind}: {text.strip()}" if kind not in ("Plain", "") else text.strip())
-    return "\n\n".join(parts) or None
+    return None if ent.doc is None else ent.doc.docstring()
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,18 @@ class Doc:
         """The body text (the overview of the definition)."""
         return self._body.text
 
+    def docstring(self) -> str | None:
+        """The comment as a Python docstring: body, ``:param:`` lines, sections."""
+        body = self.body.strip()
+        parts = [body] if body else []
+        for name, text in self.args.items():
+            if text.strip():
+                parts.append(f":param {name}: {' '.join(text.split())}")
+        for kind, text in self.sections:
+            if text.strip():
+                parts.append(f"{kind}: {text.strip()}" if kind not in ("Plain", "") else text.strip())
+        return "\n\n".join(parts) or None
+
     def section(self, kind: str) -> str | None:
         """The text of the first section of *kind* (``"Since"``...), or ``None``."""
         for s in self._sections:
