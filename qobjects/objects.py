@@ -690,8 +690,8 @@ class _Builder:
     def _install_init(self, cls: type[Struct], specs: tuple[MemberSpec, ...], where: str) -> None:
         ns: dict[str, Any] = {"_setattr": object.__setattr__}
         body = compile_members(specs, where, ns)
-        body += [f"    _setattr(self, {s.py!r}, {s.py})" for s in specs]
-        init = compile_function("__init__", "self, " + member_params(specs), body, ns)
+        body += [f"    _setattr(_q_self, {s.py!r}, {s.py})" for s in specs]
+        init = compile_function("__init__", "_q_self, " + member_params(specs), body, ns)
         init.__qualname__ = f"{cls.__qualname__}.__init__"
         setattr(cls, "__init__", init)  # noqa: B010 (mypy forbids assigning methods)
         cls._specs = specs

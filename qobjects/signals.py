@@ -327,7 +327,7 @@ class BoundSignal(_Blocker):
         :raises SlotError: after all slots ran, if any raised.
     """
 
-    __slots__ = ("__weakref__", "emit", "owner", "signal")
+    __slots__ = ("__weakref__", "_s0", "_targets", "emit", "owner", "signal")
 
     emit: Callable[..., None]
 
@@ -335,7 +335,15 @@ class BoundSignal(_Blocker):
         super().__init__()
         self.signal = signal
         self.owner = owner
-        self._rebuild()
+        # The delivery plan emit reads: every target in order, and the slot
+        # to call directly when there is exactly one plain one.
+        self._targets: tuple[Connection[Any], ...] = ()
+        self._s0: Callable[..., Any] | None = None
+        if owner._session is not None:
+            self.emit = self._remote_emit
+        else:
+            self.emit = signal._factory(owner, self)
+            self._rebuild()
 
     def __repr__(self) -> str:
         return f"<BoundSignal {self.signal.describe()} of {self.owner!r}>"
@@ -350,14 +358,14 @@ class BoundSignal(_Blocker):
 
     def _rebuild(self) -> None:
         sig = self.signal
-        if self.owner._session is not None:
-            self.emit = self._remote_emit
-            return
         if self._blocked or sig._blocked:
             targets: tuple[Connection[Any], ...] = ()
         else:
             targets = self._conns + sig._conns
-        self.emit = sig._factory(self.owner, targets, sig._mode(targets))
+        # Publish the targets before the shortcut, so a concurrent emit that
+        # sees the new shortcut also sees the new targets.
+        self._targets = targets
+        self._s0 = targets[0]._slot if len(targets) == 1 and targets[0]._fast else None
 
     @overload
     def connect(self, slot: F, *, once: bool = False) -> Connection[F]: ...
@@ -531,49 +539,37 @@ class Signal(_Blocker):
         params = member_params(specs)
         kw = ", ".join(f"{s.py}={s.py}" for s in specs)
         as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
-        call = f"owner, {kw}" if kw else "owner"
+        call = f"_q_owner, {kw}" if kw else "_q_owner"
+        # One emit per bound signal, made once: it reads the current delivery
+        # plan from the bound signal on each call, so a saved `emit` never goes
+        # stale. Local names start with _q_, which no QAPI name can.
         body = [
-            "    if mode == 0:",
-            f"      def emit({params}):",
-            *checks,
-            "      return emit",
-            "    if mode == 1:",
-            "      c0 = targets[0]",
-            "      s0 = c0._slot",
-            f"      def emit({params}):",
-            *checks,
-            "        try:",
-            f"            s0({call})",
-            "        except Exception as e:",
-            "            _raise_slot_error([(c0, e)])",
-            "      return emit",
             f"    def emit({params}):",
             *checks,
-            "        failures = None",
-            "        for c in targets:",
+            "        _q_s0 = _q_bound._s0",
+            "        if _q_s0 is not None:",
             "            try:",
-            f"                if c._fast: c._slot({call})",
-            f"                else: c._deliver(owner, {as_dict})",
-            "            except Exception as e:",
-            "                if failures is None: failures = []",
-            "                failures.append((c, e))",
-            "        if failures: _raise_slot_error(failures)",
+            f"                _q_s0({call})",
+            "            except Exception as _q_e:",
+            "                _raise_slot_error([(_q_bound._targets[0], _q_e)])",
+            "            return",
+            "        _q_failures = None",
+            "        for _q_c in _q_bound._targets:",
+            "            try:",
+            f"                if _q_c._fast: _q_c._slot({call})",
+            f"                else: _q_c._deliver(_q_owner, {as_dict})",
+            "            except Exception as _q_e:",
+            "                if _q_failures is None: _q_failures = []",
+            "                _q_failures.append((_q_c, _q_e))",
+            "        if _q_failures: _raise_slot_error(_q_failures)",
             "    return emit",
         ]
         self._factory: Callable[..., Callable[..., None]] = compile_function(
-            "factory", "owner, targets, mode", body, ns
+            "factory", "_q_owner, _q_bound", body, ns
         )
         ns2: dict[str, Any] = {}
         check_body = [*compile_members(specs, where, ns2), f"    return {as_dict}"]
         self._check: Callable[..., dict[str, Any]] = compile_function("check", params, check_body, ns2)
-
-    @staticmethod
-    def _mode(targets: tuple[Connection[Any], ...]) -> int:
-        if not targets:
-            return 0
-        if len(targets) == 1 and targets[0]._fast:
-            return 1
-        return 2
 
     def check(self, **data: Any) -> dict[str, Any]:
         """The checked data (Python names, absent optionals as None).

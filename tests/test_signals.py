@@ -468,3 +468,35 @@ def test_slot_annotations_are_checked_at_connect(ns: qobjects.Namespace) -> None
     fine.__annotations__["operation"] = Op
     d.io_error.connect(fine)
     assert Dev.io_error.owner_class is Dev
+
+
+def test_saved_emit_reaches_later_connections(ns: qobjects.Namespace) -> None:
+    d = dev(ns)
+    emit = d.io_error.emit  # saved before any connection
+    got: list[str] = []
+    emit(operation="read", action="none yet")
+    c1 = d.io_error.connect(lambda o, action: got.append(f"1:{action}"))
+    emit(operation="read", action="a")
+    d.io_error.connect(lambda o, action: got.append(f"2:{action}"))
+    emit(operation="read", action="b")
+    c1.disconnect()
+    with d.io_error.blocked():
+        emit(operation="read", action="blocked")
+    emit(operation="read", action="c")
+    assert got == ["1:a", "1:b", "2:b", "2:c"]
+
+
+def test_member_names_cannot_shadow_emit_internals() -> None:
+    ns = qobjects.build(
+        qobjects.parse_schema(
+            "{ 'handle': 'Hh', 'data': 'str' }\n"
+            "{ 'signal': 'ODD', 'owner': 'Hh', 'data': { 'owner': 'str', 'c': 'int', 'e': 'int', 'self': 'str' } }"
+        )
+    )
+    Hh: Any = ns.types["Hh"]
+    Hh.finder(lambda v: v)
+    h = Hh.find("x")
+    got: list[Any] = []
+    h.odd.connect(lambda o, **kw: got.append((o, kw)))
+    h.odd.emit(owner="o", c=1, e=2, self="s")
+    assert got == [(h, {"owner": "o", "c": 1, "e": 2, "self": "s"})]
