@@ -23,7 +23,7 @@ lint: $(STAMP)
 # generated stubs in stubs/ (mypy resolves `qobjects` differently in each).
 typecheck: $(STAMP)
 	$(PY) -m mypy qobjects
-	$(PY) -m mypy --cache-dir .mypy_cache/tests tests
+	$(PY) -m mypy --cache-dir .mypy_cache/tests tests bench
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d build/site

@@ -13,6 +13,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 from qobjects.qmp.framing import JSONStreamDecoder, encode_json
 from qobjects.qmp.protocol import Event, QMPProtocol, Return, Role, SignalMessage
@@ -71,10 +72,12 @@ def bench_decode() -> list[tuple[str, float]]:
                 proto.negotiated()
                 return proto.receive_data  # type: ignore[return-value]
 
-            for layer, factory in (("decoder", decoder), ("server receive_data", server)):
-                r = rate(
-                    lambda reads=reads, count=count, factory=factory: decode_reads(reads, count, factory)
-                )
+            layers: list[tuple[str, Callable[[], Callable[[bytes], list[object]]]]] = [
+                ("decoder", decoder),
+                ("server receive_data", server),
+            ]
+            for layer, factory in layers:
+                r = rate(partial(decode_reads, reads, count, factory))
                 results.append((f"decode {label}, {shape}, {layer}", r))
     return results
 

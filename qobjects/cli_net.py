@@ -49,11 +49,33 @@ def _tcp(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _stale_socket(path: Path) -> str:
+    """Remove a socket file nobody listens on (a killed server's); else say why not."""
+    import socket
+    import stat
+
+    if not stat.S_ISSOCK(path.stat().st_mode):
+        return "already exists and is not a socket; remove it or pick another path"
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:
+        path.unlink()  # left behind by a server that died
+        return ""
+    except OSError as err:
+        return f"cannot be checked: {err.strerror or err}"
+    finally:
+        probe.close()
+    return "is in use by a running server; pick another path"
+
+
 def run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     tcp = _tcp(args.tcp) if args.tcp else None
     if args.unix and Path(args.unix).exists():
-        print(f"qobjects serve: {args.unix} already exists; remove it or pick another path", file=err)
-        return 1
+        problem = _stale_socket(Path(args.unix))
+        if problem:
+            print(f"qobjects serve: {args.unix} {problem}", file=err)
+            return 1
     return asyncio.run(_serve(args.unix, tcp, err))
 
 

@@ -184,3 +184,24 @@ def test_serve_stops_on_sigterm_and_removes_its_socket(tmp_path: Path) -> None:
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_serve_replaces_a_dead_servers_socket(tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    from tests.qmp.conftest import serve_demo
+
+    path = tmp_path / "stale.sock"
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(path))  # bound, never listening: what a killed server leaves
+    dead.close()
+    proc = serve_demo(path)
+    try:
+        busy = qobjects("serve", "--demo", "--unix", str(path))
+        assert busy.returncode == 1
+        one_line_error(busy, f"qobjects serve: {path} is in use by a running server")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0

@@ -490,7 +490,8 @@ def test_member_names_cannot_shadow_emit_internals() -> None:
     ns = qobjects.build(
         qobjects.parse_schema(
             "{ 'handle': 'Hh', 'data': 'str' }\n"
-            "{ 'signal': 'ODD', 'owner': 'Hh', 'data': { 'owner': 'str', 'c': 'int', 'e': 'int', 'self': 'str' } }"
+            "{ 'signal': 'ODD', 'owner': 'Hh',"
+            "  'data': { 'owner': 'str', 'c': 'int', 'e': 'int', 'self': 'str' } }"
         )
     )
     Hh: Any = ns.types["Hh"]
