@@ -327,7 +327,7 @@ class BoundSignal(_Blocker):
         :raises SlotError: after all slots ran, if any raised.
     """
 
-    __slots__ = ("__weakref__", "_s0", "_targets", "emit", "owner", "signal")
+    __slots__ = ("__weakref__", "_plan", "emit", "owner", "signal")
 
     emit: Callable[..., None]
 
@@ -335,14 +335,15 @@ class BoundSignal(_Blocker):
         super().__init__()
         self.signal = signal
         self.owner = owner
-        # The delivery plan emit reads: every target in order, and the slot
-        # to call directly when there is exactly one plain one.
-        self._targets: tuple[Connection[Any], ...] = ()
-        self._s0: Callable[..., Any] | None = None
         if owner._session is not None:
             self.emit = self._remote_emit
+            self._plan: tuple[Any, Any] | None = None
         else:
-            self.emit = signal._factory(owner, self)
+            self.emit = emit = signal._factory(owner)
+            # The cells emit reads: the slot to call directly when there is
+            # exactly one plain target, and every target in order.
+            cells = dict(zip(emit.__code__.co_freevars, emit.__closure__ or (), strict=False))
+            self._plan = (cells["_q_s0"], cells["_q_targets"])
             self._rebuild()
 
     def __repr__(self) -> str:
@@ -362,10 +363,13 @@ class BoundSignal(_Blocker):
             targets: tuple[Connection[Any], ...] = ()
         else:
             targets = self._conns + sig._conns
-        # Publish the targets before the shortcut, so a concurrent emit that
-        # sees the new shortcut also sees the new targets.
-        self._targets = targets
-        self._s0 = targets[0]._slot if len(targets) == 1 and targets[0]._fast else None
+        if self._plan is None:  # remote: the server emits
+            return
+        s0_cell, targets_cell = self._plan
+        # Targets before the shortcut: an emit that sees the new shortcut
+        # also sees the new targets.
+        targets_cell.cell_contents = targets
+        s0_cell.cell_contents = targets[0]._slot if len(targets) == 1 and targets[0]._fast else None
 
     @overload
     def connect(self, slot: F, *, once: bool = False) -> Connection[F]: ...
@@ -540,21 +544,23 @@ class Signal(_Blocker):
         kw = ", ".join(f"{s.py}={s.py}" for s in specs)
         as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
         call = f"_q_owner, {kw}" if kw else "_q_owner"
-        # One emit per bound signal, made once: it reads the current delivery
-        # plan from the bound signal on each call, so a saved `emit` never goes
-        # stale. Local names start with _q_, which no QAPI name can.
+        # One emit per bound signal, made once. Its delivery plan lives in two
+        # closure cells that BoundSignal._rebuild rewrites in place, so a saved
+        # `emit` never goes stale and reading the plan costs no attribute
+        # look-up. Local names start with _q_, which no QAPI name can.
         body = [
+            "    _q_s0 = None",
+            "    _q_targets = ()",
             f"    def emit({params}):",
             *checks,
-            "        _q_s0 = _q_bound._s0",
             "        if _q_s0 is not None:",
             "            try:",
             f"                _q_s0({call})",
             "            except Exception as _q_e:",
-            "                _raise_slot_error([(_q_bound._targets[0], _q_e)])",
+            "                _raise_slot_error([(_q_targets[0], _q_e)])",
             "            return",
             "        _q_failures = None",
-            "        for _q_c in _q_bound._targets:",
+            "        for _q_c in _q_targets:",
             "            try:",
             f"                if _q_c._fast: _q_c._slot({call})",
             f"                else: _q_c._deliver(_q_owner, {as_dict})",
@@ -565,7 +571,7 @@ class Signal(_Blocker):
             "    return emit",
         ]
         self._factory: Callable[..., Callable[..., None]] = compile_function(
-            "factory", "_q_owner, _q_bound", body, ns
+            "factory", "_q_owner", body, ns
         )
         ns2: dict[str, Any] = {}
         check_body = [*compile_members(specs, where, ns2), f"    return {as_dict}"]
