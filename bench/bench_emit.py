@@ -108,7 +108,7 @@ def pyqt6_emit() -> float | None:
     except ImportError:
         return None
 
-    class Dev(QObject):
+    class Dev(QObject):  # type: ignore[misc,unused-ignore]  # Any when PyQt6 is absent
         io_error = pyqtSignal(str, str)
 
     dev = Dev()
