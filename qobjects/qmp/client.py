@@ -52,7 +52,7 @@ from qobjects.qmp.protocol import (
     SignalMessage,
 )
 from qobjects.schema import Schema
-from qobjects.signals import BoundSignal, Connection, Signal
+from qobjects.signals import BoundSignal, Connection, Signal, _raise_slot_error
 
 __all__ = ["AsyncSession", "Session", "aconnect", "connect", "parse_address"]
 
@@ -234,11 +234,14 @@ class AsyncSession:
         # emulated from events in compatibility mode.
         skip_events = self.explicit and not self._event_listeners
         for value in proto.split(data):
-            if skip_events and type(value) is dict and "event" in value:
-                continue
+            if type(value) is dict:
+                if skip_events and "event" in value:
+                    continue
+                if "signal" in value and self._signal_fast(value):
+                    continue
             ev = proto.interpret(value)
             if type(ev) is SignalMessage:
-                self._signal(ev)
+                self._signal(ev.user_data, ev.data)
             elif isinstance(ev, (Return, ErrorReply)):
                 fut = self._pending.pop(ev.id, None)
                 if fut is None or fut.done():
@@ -503,12 +506,30 @@ class AsyncSession:
                 return name
         return None
 
-    def _signal(self, ev: SignalMessage) -> None:
-        token = ev.user_data
-        rem = self._remote.get(token) if isinstance(token, int) else None
+    def _signal_fast(self, msg: dict[str, Any]) -> bool:
+        """Deliver a well-formed signal push without building its event; False otherwise.
+
+        The hot path of remote signals: the same shape checks as the
+        protocol's, for the one message form a signal push has.
+        """
+        token = msg.get("user_data")
+        data = msg.get("data")
+        if (
+            len(msg) != 5
+            or type(token) is not int
+            or type(data) is not dict
+            or type(msg.get("timestamp")) is not dict
+            or "owner" not in msg
+        ):
+            return False
+        self._signal(token, data)
+        return True
+
+    def _signal(self, token: object, data: dict[str, Any] | None) -> None:
+        rem = self._remote.get(token) if type(token) is int else None
         if rem is None:
             return  # a late push for a connection already gone
-        data = ev.data or {}
+        data = data or {}
         bound = rem.bound
         signal = bound.signal
         # Repeated data decodes to the same values: reuse them (scalars only).
@@ -525,8 +546,16 @@ class AsyncSession:
                 return
             if key is not None and len(self._decoded) < 1024:
                 self._decoded[key] = values
+        conn = rem.conn
         try:
-            rem.bound.deliver(rem.conn, values)
+            if conn._fast and not (bound._blocked or signal._blocked):
+                # The common case, as emit calls it: a plain slot, not blocked.
+                try:
+                    conn._slot(bound.owner, **values)  # type: ignore[misc]
+                except Exception as exc:
+                    _raise_slot_error([(conn, exc)])
+            else:
+                bound.deliver(conn, values)
         except SlotError as err:
             log.error("slot failed", exc_info=err)
 
