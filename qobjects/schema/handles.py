@@ -9,7 +9,7 @@ client can emulate it from the event where the server has no signals.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from qobjects.errors import SchemaError
 from qobjects.schema.entities import BuiltinType, Entity, Event, ObjectType, Type
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from qobjects.schema.doc import Doc
     from qobjects.schema.model import Schema, Visitor
     from qobjects.schema.source import SourceInfo
+
+_E = TypeVar("_E", bound=Entity)
 
 __all__ = ["HandleType", "Signal"]
 
@@ -118,22 +120,25 @@ class Signal(Entity):
 
     def check(self, schema: Schema) -> None:
         super().check(schema)
-        owner = schema.lookup_entity(self._owner_name)
-        if owner is None:
-            raise SchemaError(
-                self.info, f"signal's 'owner' uses unknown type '{self._owner_name}'"
-            )
-        if not isinstance(owner, HandleType):
-            raise SchemaError(
-                self.info, f"signal's 'owner' must be a handle type, {owner.describe()} isn't"
-            )
-        self.owner = owner
+        self.owner = self._lookup(schema, "owner", self._owner_name, HandleType, "type", "a handle type")
         if self._arg_type_name:
             typ = schema.resolve_type(self._arg_type_name, self.info, "signal's 'data'")
             if not isinstance(typ, ObjectType) or typ.variants:
                 raise SchemaError(self.info, f"signal's 'data' cannot take {typ.describe()}")
             self.arg_type = typ
             typ.check(schema)
+
+    def _lookup(self, schema: Schema, key: str, name: str, cls: type[_E], kind: str, what: str) -> _E:
+        """The entity *name* that the signal's *key* names, which must be a *cls*.
+
+        :raises SchemaError: it does not exist or is of another kind.
+        """
+        ent = schema.lookup_entity(name)
+        if ent is None:
+            raise SchemaError(self.info, f"signal's '{key}' uses unknown {kind} '{name}'")
+        if not isinstance(ent, cls):
+            raise SchemaError(self.info, f"signal's '{key}' must be {what}, {ent.describe()} isn't")
+        return ent
 
     def check_event(self, schema: Schema) -> None:
         """Check the mapping to an event (after every entity is checked).
@@ -142,15 +147,7 @@ class Signal(Entity):
         """
         if self._event_name is None or self.owner_member is None:
             return
-        ev = schema.lookup_entity(self._event_name)
-        if ev is None:
-            raise SchemaError(
-                self.info, f"signal's 'event' uses unknown event '{self._event_name}'"
-            )
-        if not isinstance(ev, Event):
-            raise SchemaError(
-                self.info, f"signal's 'event' must be an event, {ev.describe()} isn't"
-            )
+        ev = self._lookup(schema, "event", self._event_name, Event, "event", "an event")
         ev_members = {m.name: m for m in ev.arg_type.members} if ev.arg_type else {}
         names = ", ".join(f"'{n}'" for n in ev_members) or "none"
         om = ev_members.get(self.owner_member)
@@ -183,8 +180,7 @@ class Signal(Entity):
             if em is None:
                 raise SchemaError(
                     self.info,
-                    f"member '{m.name}' is not a member of event '{ev.name}'\n"
-                    f"Its members are {names}.",
+                    f"member '{m.name}' is not a member of event '{ev.name}'\nIts members are {names}.",
                 )
             if em.type is not m.type:
                 raise SchemaError(
