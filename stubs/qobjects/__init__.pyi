@@ -21,8 +21,11 @@ from qobjects.signals import Connection as _Connection
 from qobjects.signals import Signal as _Signal
 from qobjects.errors import CommandNotFound as CommandNotFound
 from qobjects.errors import ConnectionLost as ConnectionLost
+from qobjects.errors import DeviceNotActive as DeviceNotActive
+from qobjects.errors import DeviceNotFound as DeviceNotFound
 from qobjects.errors import GenericError as GenericError
 from qobjects.errors import InvalidHandleValue as InvalidHandleValue
+from qobjects.errors import KVMMissingCap as KVMMissingCap
 from qobjects.errors import MissingMember as MissingMember
 from qobjects.errors import NotConnected as NotConnected
 from qobjects.errors import ProtocolError as ProtocolError
@@ -48,7 +51,7 @@ from qobjects.signals import BoundSignal as BoundSignal
 from qobjects.signals import Connection as Connection
 from qobjects.signals import Signal as Signal
 
-__all__ = ['Alternate', 'AsyncSession', 'BoundSignal', 'CommandNotFound', 'Connection', 'ConnectionLost', 'GenericError', 'Handle', 'InvalidHandleValue', 'MissingMember', 'Namespace', 'NotConnected', 'ProtocolError', 'QMPError', 'QObjectsError', 'Schema', 'SchemaError', 'Server', 'Session', 'Signal', 'SlotError', 'SlotSignatureError', 'StateError', 'Struct', 'UnknownMember', 'ValidationError', 'WrongType', 'aconnect', 'build', 'connect', 'default_namespace', 'load_schema', 'parse_schema']
+__all__ = ['Alternate', 'AsyncSession', 'BoundSignal', 'CommandNotFound', 'Connection', 'ConnectionLost', 'DeviceNotActive', 'DeviceNotFound', 'GenericError', 'Handle', 'InvalidHandleValue', 'KVMMissingCap', 'MissingMember', 'Namespace', 'NotConnected', 'ProtocolError', 'QMPError', 'QObjectsError', 'Schema', 'SchemaError', 'Server', 'Session', 'Signal', 'SlotError', 'SlotSignatureError', 'StateError', 'Struct', 'UnknownMember', 'ValidationError', 'WrongType', 'aconnect', 'build', 'connect', 'default_namespace', 'load_schema', 'parse_schema']
 __version__: str
 
 _H = TypeVar("_H", bound=_Handle)
