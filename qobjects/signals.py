@@ -507,7 +507,7 @@ class Signal(_Blocker):
         self._active: dict[object, BoundSignal] = {}  # owners with connections
         self._bound: weakref.WeakSet[BoundSignal] = weakref.WeakSet()
         self._dead: list[Connection[Any]] = []
-        self._compile()
+        # Compiled by __set_name__, once the owner class (named in errors) is known.
 
     def describe(self) -> str:
         return f"signal {self.owner_name}.{self.name}"
