@@ -178,6 +178,7 @@ class AsyncSession:
         self._sync = False  # set by Session: remote connect/disconnect block
         self._loop_thread: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._established = False  # set once aconnect succeeded
         self._decoded: dict[object, dict[str, Any]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         for sig in namespace.schema.signals():
@@ -243,7 +244,7 @@ class AsyncSession:
             if type(ev) is SignalMessage:
                 self._signal(ev.user_data, ev.data)
             elif isinstance(ev, (Return, ErrorReply)):
-                fut = self._pending.pop(ev.id, None)
+                fut = self._pending.pop(ev.id, None) if type(ev.id) is int else None
                 if fut is None or fut.done():
                     continue  # replies with unknown ids are dropped, as QMP advises
                 if isinstance(ev, Return):
@@ -274,7 +275,15 @@ class AsyncSession:
         if self._closed:
             return
         self._send_state("disconnected")
-        if self.reconnect and self.loop is not None:
+        for rem in self._remote.values():
+            rem.server_id = None  # the old ids died with the connection
+        # One reconnector at a time, and only for a session that was established.
+        if (
+            self.reconnect
+            and self.loop is not None
+            and self._established
+            and (self._reconnector is None or self._reconnector.done())
+        ):
             self._reconnector = self.loop.create_task(self._reconnect_loop())
 
     async def _reconnect_loop(self) -> None:
@@ -299,8 +308,18 @@ class AsyncSession:
         if not self.explicit:
             return
         for rem in list(self._remote.values()):
-            if rem.conn.connected:
+            if not rem.conn.connected:
+                continue
+            try:
                 rem.server_id = await self._send_connect(rem)
+            except ConnectionLost:
+                raise
+            except QMPError as err:  # that owner is gone: drop only this connection
+                log.warning("cannot restore %s of %s: %s", rem.bound.signal.describe(), rem.bound.owner, err)
+                self._remote.pop(rem.token, None)
+                rem.bound._detach(rem.conn)
+                continue
+            rem.conn.id = rem.server_id
 
     def _send_state(self, state: str) -> None:
         try:
@@ -434,6 +453,8 @@ class AsyncSession:
 
     def _connect(self, bound: BoundSignal, conn: Connection[Any]) -> None:
         """Called by BoundSignal.connect on a handle of this session."""
+        if self._closed:
+            raise ConnectionLost(f"the session to {os.fspath(self.address)} is closed")
         if not self.explicit and self._mapping(bound.signal) is None:
             raise StateError(
                 f"{bound.signal.describe()} has no event mapping, and {os.fspath(self.address)} "
@@ -534,7 +555,10 @@ class AsyncSession:
         signal = bound.signal
         # Repeated data decodes to the same values: reuse them (scalars only).
         try:
-            key: object = (signal, tuple(data.items()))
+            items = tuple([(k, type(v), v) for k, v in data.items()])
+            if any(t is float for _, t, _ in items):
+                raise TypeError("floats are not cached (-0.0 == 0.0)")
+            key: object = (signal, items)
             values = self._decoded.get(key)
         except TypeError:
             key, values = None, None
@@ -611,7 +635,12 @@ async def aconnect(
     :raises ValueError: a malformed address.
     """
     session = AsyncSession(address, _namespace(schema, namespace), reconnect=reconnect, timeout=timeout)
-    await session._open()
+    try:
+        await session._open()
+    except BaseException:
+        await session.close()
+        raise
+    session._established = True
     session._send_state("connected")
     return session
 

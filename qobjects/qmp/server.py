@@ -64,6 +64,19 @@ SERVER_CTX = DecodeContext(strict=True)
 CONTROL_COMMANDS = ("qmp_capabilities", "set-explicit-handles")
 
 
+def _cache_key(values: dict[str, Any], names: list[str]) -> object:
+    """A key telling apart every value that encodes differently; raises TypeError if none.
+
+    Floats (-0.0 == 0.0) and tuples ((1, True) == (1, 1)) compare equal across
+    encodings, so they are never cached.
+    """
+    key = tuple([(type(v), v) for v in map(values.get, names)])
+    if any(t is float or t is tuple for t, _ in key):
+        raise TypeError("not cacheable")
+    hash(key)
+    return key
+
+
 def _timestamp() -> tuple[int, int]:
     now = time.time()
     seconds = int(now)
@@ -242,7 +255,7 @@ class Server:
             # Every member is the signal's, which emit already checked; the
             # event's JSON after the timestamp depends only on the values.
             try:
-                key: object = tuple([(type(v), v) for v in map(values.get, pys)])
+                key: object = _cache_key(values, pys)
                 hash(key)
             except TypeError:
                 self._broadcast(event, spec.args, values)
@@ -651,7 +664,7 @@ class ServerSession(asyncio.Protocol):
 
         def pusher(_owner: Handle, **values: Any) -> None:
             try:
-                key = tuple([(type(v), v) for v in map(values.get, pys)])
+                key = _cache_key(values, pys)
                 body = bodies.get(key)
             except TypeError:  # unhashable data (lists, structs): no caching
                 key, body = None, None
