@@ -529,9 +529,14 @@ class Signal(_Blocker):
     def __get__(self, instance: Handle | None, owner: type) -> Signal | BoundSignal:
         if instance is None:
             return self
-        bound = BoundSignal(self, instance)
-        self._bound.add(bound)
-        instance.__dict__[self.attr] = bound
+        # Under the lock: two threads' first look-ups make one BoundSignal, and
+        # a class-level connect cannot slip between its creation and its plan.
+        with self._lock:
+            bound = instance.__dict__.get(self.attr)
+            if bound is None:
+                bound = BoundSignal(self, instance)
+                self._bound.add(bound)
+                instance.__dict__[self.attr] = bound
         return bound
 
     def _compile(self) -> None:
