@@ -249,7 +249,9 @@ def test_compiled_checks_agree_with_typeguard(
     theirs = True
     for key in ("name", "size", "ro", "ops"):
         try:
-            typeguard.check_type(kwargs[key], anns[key])
+            typeguard.check_type(
+                kwargs[key], anns[key], collection_check_strategy=typeguard.CollectionCheckStrategy.ALL_ITEMS
+            )
         except typeguard.TypeCheckError:
             theirs = False
     if isinstance(size, int) and not isinstance(size, bool) and not -(2**63) <= size < 2**63:
