@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qobjects.errors import InvalidHandleValue, MissingMember, UnknownMember, WrongType
+from qobjects.errors import MissingMember, UnknownMember, WrongType
 
 if TYPE_CHECKING:
     from qobjects.objects import Handle
@@ -461,7 +461,3 @@ def compile_function(
     exec(compile(src, f"<qobjects {name}>", "exec"), namespace)
     fn: Callable[..., Any] = namespace[name]
     return fn
-
-
-def handle_error(cls_name: str, value: object) -> InvalidHandleValue:
-    return InvalidHandleValue(f"'{value}' is not a valid {cls_name}")
