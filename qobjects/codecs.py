@@ -14,13 +14,13 @@ fallbacks and the typeguard-based tests keep both paths in agreement.
 from __future__ import annotations
 
 import enum
-import keyword
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qobjects.errors import MissingMember, UnknownMember, WrongType
+from qobjects.schema.expr import py_name
 
 if TYPE_CHECKING:
     from qobjects.objects import Handle
@@ -53,19 +53,6 @@ class _Missing:
 
 MISSING: Any = _Missing()
 """Default of a member that was not given (told apart from ``None``)."""
-
-
-def py_name(name: str) -> str:
-    """The Python identifier for a QAPI name: ``-`` and ``.`` become ``_``.
-
-    Python keywords get a trailing ``_``; a leading digit gets a leading ``_``.
-    """
-    ident = name.replace("-", "_").replace(".", "_")
-    if ident[:1].isdigit():
-        ident = "_" + ident
-    if keyword.iskeyword(ident) or (keyword.issoftkeyword(ident) and ident != "_"):
-        ident += "_"
-    return ident
 
 
 def type_name(value: object) -> str:

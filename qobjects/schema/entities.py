@@ -26,6 +26,7 @@ from qobjects.schema.members import (
     Member,
     ObjectMember,
     Variant,
+    seen_members,
 )
 
 if TYPE_CHECKING:
@@ -402,7 +403,7 @@ class ObjectType(Type):
         for m in self.local_members:
             m.check(schema)
             m.check_clash(self.info, seen)
-        members = [m for m in seen.values() if isinstance(m, ObjectMember)]
+        members = [m for m in seen_members(seen) if isinstance(m, ObjectMember)]
         if self.variants is not None:
             self.variants.check_union(schema, seen)
             self.variants.check_clash(self.info, seen)

@@ -12,6 +12,7 @@ Besides QEMU's definitions (``enum``, ``struct``, ``union``, ``alternate``,
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterable
 
@@ -54,6 +55,22 @@ def c_name(name: str, protect: bool = True) -> str:
     if protect and (name in _C_RESERVED or name[:1].isdigit()):
         return "q_" + name
     return name
+
+
+def py_name(name: str) -> str:
+    """The Python identifier for a QAPI name: ``-`` and ``.`` become ``_``.
+
+    Hard keywords (``class``, ``if``, ``None``...) get a trailing ``_``; a
+    leading digit gets a leading ``_``.  Soft keywords (``type``, ``match``,
+    ``case``, ``_``) are valid identifiers on every Python and stay as they
+    are, so a name maps to the same identifier on every interpreter.
+    """
+    ident = name.replace("-", "_").replace(".", "_")
+    if ident[:1].isdigit():
+        ident = "_" + ident
+    if keyword.iskeyword(ident):
+        ident += "_"
+    return ident
 
 
 def _err(info: SourceInfo, msg: str) -> SchemaError:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from qobjects.errors import SchemaError
-from qobjects.schema.expr import c_name
+from qobjects.schema.expr import c_name, py_name
 
 if TYPE_CHECKING:
     from qobjects.schema.doc import Doc
@@ -80,6 +80,16 @@ class IfCond:
 _NO_COND = IfCond()
 
 
+# Keys of a clash-check ``seen`` dict are C names; Python names share the dict
+# under this prefix, which no C name can start with.
+_PY_KEY = "\0py "
+
+
+def seen_members(seen: dict[str, Member]) -> list[Member]:
+    """The members recorded in a clash-check *seen* dict, each once, in order."""
+    return [m for key, m in seen.items() if not key.startswith(_PY_KEY)]
+
+
 def _ifcond(value: object) -> IfCond:
     if value is None:
         return _NO_COND
@@ -130,6 +140,16 @@ class Member:
         if other is not None:
             raise SchemaError(info, f"{self.describe(info)} collides with {other.describe(info)}")
         seen[cname] = self
+        # Distinct C names can still meet in Python ('class' and 'class_').
+        pykey = _PY_KEY + py_name(self.name)
+        other = seen.get(pykey)
+        if other is not None:
+            raise SchemaError(
+                info,
+                f"{self.describe(info)} collides with {other.describe(info)}"
+                f" (both are '{py_name(self.name)}' in Python)",
+            )
+        seen[pykey] = self
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
