@@ -1,11 +1,13 @@
 # Every target sets itself up on a fresh machine: a .venv with the project
-# and its test extras.
+# (editable) and its test extras. The test suite also runs on every Python of
+# PYTHONS, each in its own .venv-X.Y.
 PYTHON ?= python3
+PYTHONS ?= 3.11 3.12 3.13
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs bench soak stubs clean
+.PHONY: demo test lint typecheck unit docs bench soak stubs dist clean $(addprefix unit-,$(PYTHONS))
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,17 +15,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# One venv per Python of PYTHONS; a missing interpreter fails with its name.
+.venv-%/.installed: pyproject.toml
+	py=$$(.ci/find-python $*) && $$py -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/python -m pip install -q -e '.[test]'
+	touch $@
+
 demo: $(STAMP)
 	$(VENV)/bin/qobjects demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check qobjects tests bench
 
-# Two runs: the package from its source, then the tests against the
-# generated stubs in stubs/ (mypy resolves `qobjects` differently in each).
+# Two runs. The package from its source; then the tests and benchmarks
+# against the shipped stubs. mypy_path knows no `-stubs` packages and the
+# checkout's own `qobjects/` would win over an installed one, so the stub
+# package is mapped under the name `qobjects` for that run.
 typecheck: $(STAMP)
 	$(PY) -m mypy qobjects
-	$(PY) -m mypy --cache-dir .mypy_cache/tests tests bench
+	rm -rf build/typecheck && mkdir -p build/typecheck && cp -r stubs/qobjects-stubs build/typecheck/qobjects
+	MYPYPATH=build/typecheck $(PY) -m mypy --cache-dir .mypy_cache/tests tests bench
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d build/site
@@ -31,10 +43,16 @@ docs: $(STAMP)
 stubs: $(STAMP)
 	$(VENV)/bin/qobjects stubgen -o stubs
 
-unit: $(STAMP)
-	$(PY) -m pytest
+unit-%: .venv-%/.installed
+	@echo "== tests on Python $*"
+	.venv-$*/bin/python -m pytest -p no:cacheprovider
+
+unit: $(addprefix unit-,$(PYTHONS))
 
 test: lint typecheck docs unit
+
+dist: $(STAMP)
+	rm -rf dist && $(PY) -m build -o dist
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
@@ -44,4 +62,4 @@ soak: $(STAMP)
 	QOBJECTS_SCALE=full $(PY) -m bench.soak
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-* build dist .mypy_cache .pytest_cache .ruff_cache

@@ -79,7 +79,7 @@ __all__ = [
     "parse_schema",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -569,6 +569,11 @@ def generate(schema: Schema, *, package: bool = False, source: str = "") -> str:
     return _Generator(schema, package=package, source=source or os.path.basename(schema.fname)).generate()
 
 
+STUB_PACKAGE = "qobjects-stubs"
+"""The stub package of the default schema: type checkers read ``qobjects``'s
+``__init__`` from it and every other module from the package itself."""
+
+
 def default_module(schema_path: str) -> str:
     """The module name for a schema file: its stem as a Python name."""
     return py_name(Path(schema_path).stem)
@@ -577,8 +582,9 @@ def default_module(schema_path: str) -> str:
 def write_stubs(schema_path: str | None, output: str | os.PathLike[str], module: str | None = None) -> Path:
     """Generate and write the stubs; return the file written.
 
-    Without *schema_path*: the ``qobjects`` stub package of the default schema,
-    ``OUTPUT/qobjects/__init__.pyi``. Otherwise ``OUTPUT/<module>.pyi``.
+    Without *schema_path*: the partial PEP 561 stub package of the default
+    schema, ``OUTPUT/qobjects-stubs/__init__.pyi`` (with its ``py.typed``
+    saying ``partial``), which the wheel ships. Otherwise ``OUTPUT/<module>.pyi``.
 
     :raises SchemaError: the schema does not load.
     :raises OSError: the file cannot be written.
@@ -589,7 +595,11 @@ def write_stubs(schema_path: str | None, output: str | os.PathLike[str], module:
     path = DEFAULT_SCHEMA if schema_path is None else schema_path
     text = generate(load_schema(path), package=package, source=os.path.basename(path))
     if package:
-        target = Path(output, "qobjects", "__init__.pyi")
+        target = Path(output, STUB_PACKAGE, "__init__.pyi")
+        marker = target.with_name("py.typed")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not marker.exists() or marker.read_text(encoding="utf-8") != "partial\n":
+            marker.write_text("partial\n", encoding="utf-8")
     else:
         target = Path(output, f"{module or default_module(path)}.pyi")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -604,7 +614,7 @@ def add_stubgen(subparsers: Any) -> argparse.ArgumentParser:
         "stubgen",
         help="generate mypy stubs (.pyi) from a schema",
         description="Write .pyi stubs for the classes and session methods of a schema. Without "
-        "SCHEMA: the stub package of qobjects itself (DIR/qobjects/__init__.pyi) for the default "
+        "SCHEMA: the stub package of qobjects itself (DIR/qobjects-stubs/__init__.pyi) for the default "
         "schema; with SCHEMA: a types-only module DIR/NAME.pyi.",
     )
     parser.add_argument("schema", nargs="?", metavar="SCHEMA", help="schema file (default: the bundled one)")

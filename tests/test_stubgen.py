@@ -16,7 +16,7 @@ from qobjects.schema import DEFAULT_SCHEMA, load_schema, parse_schema
 from qobjects.stubgen import SESSION_NAMES, add_stubgen, generate, run_stubgen, write_stubs
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED_IN = ROOT / "stubs" / "qobjects" / "__init__.pyi"
+CHECKED_IN = ROOT / "stubs" / "qobjects-stubs" / "__init__.pyi"
 
 
 def default_stub() -> str:
@@ -122,7 +122,8 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     add_stubgen(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["stubgen", "-o", str(tmp_path)])
     assert run_stubgen(args) == 0
-    assert (tmp_path / "qobjects" / "__init__.pyi").read_text(encoding="utf-8") == default_stub()
+    assert (tmp_path / "qobjects-stubs" / "__init__.pyi").read_text(encoding="utf-8") == default_stub()
+    assert (tmp_path / "qobjects-stubs" / "py.typed").read_text(encoding="utf-8") == "partial\n"
     schema = tmp_path / "my-schema.json"
     schema.write_text("{ 'enum': 'Op', 'data': ['a'] }\n", encoding="utf-8")
     assert main(["stubgen", str(schema), "-o", str(tmp_path)]) == 0

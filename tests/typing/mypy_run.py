@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from mypy import api
 
 ROOT = Path(__file__).resolve().parents[2]
-STUBS = ROOT / "stubs"
+STUB_PACKAGE = ROOT / "stubs" / "qobjects-stubs"
 
 _LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$")
 
@@ -24,10 +25,17 @@ class Report:
 def run_mypy(tmp: Path, files: dict[str, str], mypy_path: list[Path] | None = None) -> Report:
     """Write *files* into *tmp* and check them with ``mypy --strict``.
 
-    The stubs come first on ``mypy_path``, then the source tree (an editable
-    install is invisible to mypy).
+    The shipped stub package comes first on ``mypy_path`` (copied under the
+    name ``qobjects``, since ``mypy_path`` knows no ``-stubs`` packages), then
+    the source tree for every other module. The install tests check the same
+    stubs as users get them, from a wheel and from an editable install.
     """
-    paths = [*(mypy_path or [STUBS]), ROOT]
+    if mypy_path is None:
+        stubs = tmp / "stubs" / "qobjects"
+        stubs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(STUB_PACKAGE / "__init__.pyi", stubs / "__init__.pyi")
+        mypy_path = [stubs.parent]
+    paths = [*mypy_path, ROOT]
     config = tmp / "mypy.ini"
     config.write_text(
         "[mypy]\nstrict = True\npython_version = 3.11\nshow_error_codes = True\n"
