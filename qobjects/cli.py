@@ -125,6 +125,18 @@ def _stubgen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(status or 0)
 
 
+def _generate_args(parser: argparse.ArgumentParser) -> None:
+    from qobjects.generate import add_generate
+
+    add_generate(_OneParser(parser))
+
+
+def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from qobjects.generate import run_generate
+
+    return run_generate(args)
+
+
 #: name -> (help, add arguments, run)
 COMMANDS: dict[str, tuple[str, Configure, Run]] = {
     "check": ("check QAPI schema files", _check_args, _check),
@@ -134,6 +146,7 @@ COMMANDS: dict[str, tuple[str, Configure, Run]] = {
 }
 if importlib.util.find_spec("qobjects.stubgen") is not None:
     COMMANDS["stubgen"] = ("generate mypy stubs (.pyi) from a schema", _stubgen_args, _stubgen)
+COMMANDS["generate"] = ("write an importable, typed package for a schema", _generate_args, _generate)
 
 
 def _chosen(argv: list[str]) -> str | None:
