@@ -383,9 +383,19 @@ def _slow_checker(spec: MemberSpec, where: str) -> Callable[[object], Any]:
 
 
 def raise_unknown(specs: Sequence[MemberSpec], where: str, extra: Mapping[str, object]) -> None:
+    """Python keywords that name no member: list the keywords that do.
+
+    A QAPI spelling given as a keyword (``**{"tray-open": True}``) is pointed
+    at its Python name.
+    """
     name = next(iter(extra))
-    by_py = {s.py: s for s in specs}
-    raise UnknownMember(where, name, _unknown_detail(list(by_py.values())))
+    if not specs:
+        raise UnknownMember(where, name, "no members are accepted")
+    detail = "unknown member; valid members: " + ", ".join(s.py for s in specs)
+    same = next((s for s in specs if s.name == name and s.py != name), None)
+    if same is not None:
+        detail = f"unknown member; in Python '{name}' is spelt '{same.py}'"
+    raise UnknownMember(where, name, detail)
 
 
 def compile_members(

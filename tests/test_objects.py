@@ -289,3 +289,19 @@ def test_optional_enum_member_checks() -> None:
         S(f=["a"])
     with pytest.raises(MissingMember, match="member 'f'"):
         S()
+
+
+def test_unknown_keyword_names_python_spellings() -> None:
+    """Python keywords are listed by their Python names; a QAPI spelling is pointed at its own."""
+    from qobjects.schema import DEFAULT_SCHEMA
+
+    ns = qobjects.build(DEFAULT_SCHEMA)  # its own classes: the finder stays in this test
+    Blockdev, BlockInfo = T(ns, "Blockdev"), T(ns, "BlockInfo")
+    Blockdev.finder(lambda name: name)
+    dev = Blockdev.find("ide0-hd0")
+    with pytest.raises(UnknownMember) as info:
+        dev.tray_moved.emit(**{"tray-open": True})
+    assert str(info.value).endswith("'tray-open': unknown member; in Python 'tray-open' is spelt 'tray_open'")
+    with pytest.raises(UnknownMember) as info:
+        BlockInfo(device=dev, type="hd", removable=True, locked=False, trayopen=True)
+    assert str(info.value).endswith("valid members: device, type, removable, locked, tray_open")
