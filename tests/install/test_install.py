@@ -144,3 +144,19 @@ def test_wheel_contents(wheel: Path) -> None:
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: MIT" in meta
     assert any(n.endswith("licenses/LICENSE") for n in names)
+
+
+def test_build_is_clean_and_sdist_complete(tmp_path: Path) -> None:
+    """``python -m build`` warns about nothing; the sdist carries what a packager needs."""
+    import tarfile
+
+    proc = _run([sys.executable, "-m", "build", "-o", str(tmp_path), str(ROOT)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    output = proc.stdout + proc.stderr
+    noise = "Location 'file:"  # this machine's pip configuration, not the project
+    warnings = [ln for ln in output.splitlines() if "warn" in ln.lower() and noise not in ln]
+    assert warnings == [], output
+    (sdist,) = tmp_path.glob("qobjects-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        tops = {name.split("/", 2)[1] for name in tar.getnames() if name.count("/") >= 1}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "docs", "tests", "stubs", "qobjects"} <= tops
