@@ -97,13 +97,17 @@ import enum
 import os
 from collections.abc import Callable, Sequence
 
-import blinker
+from qobjects.errors import SlotError as _SlotError
 from qobjects.objects import Alternate as _Alternate
 from qobjects.objects import Handle as _Handle
 from qobjects.objects import Namespace as _Namespace
 from qobjects.objects import Struct as _Struct
 from qobjects.objects import UnionBase as _UnionBase
+from qobjects.qmp.listeners import AsyncEventListener as _AsyncEventListener
+from qobjects.qmp.listeners import EventListener as _EventListener
+from qobjects.qmp.notify import StateChanged as _StateChanged
 from qobjects.qmp.protocol import Greeting as _Greeting
+from qobjects.qmp.runstate import Runstate as _Runstate
 from qobjects.schema import Schema as _Schema
 from qobjects.signals import BoundSignal as _BoundSignal
 from qobjects.signals import Connection as _Connection
@@ -123,32 +127,57 @@ class AsyncSession:
     ask_explicit: bool
     namespace: _Namespace
     reconnect: bool
-    timeout: float
+    timeout: float | None
     explicit: bool
     greeting: _Greeting | None
-    state_changed: blinker.Signal
-    loop: asyncio.AbstractEventLoop | None
+    state_changed: _StateChanged
+    slot_error: Callable[[_SlotError], Any] | None
     def __init__(
         self,
         address: str | os.PathLike[str],
         namespace: _Namespace,
         *,
         reconnect: bool = False,
-        timeout: float = 10.0,
+        timeout: float | None = 10.0,
         ask_explicit: bool = True,
     ) -> None: ...
     @property
     def connected(self) -> bool: ...
-    async def close(self) -> None: ...
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def execute(self, command: str, **arguments: Any) -> Any: ...
+    @property
+    def runstate(self) -> _Runstate: ...
+    @property
+    def oob(self) -> bool: ...
     def get(self, cls: type[_H], value: object) -> _H: ...
     def add_event_listener(
         self, listener: Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]
-    ) -> None: ...
+    ) -> Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]: ...
+    def remove_listener(self, listener: Any) -> None: ...
+    loop: asyncio.AbstractEventLoop | None
+    async def close(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def execute(
+        self,
+        command: str,
+        arguments: dict[str, Any] | None = None,
+        /,
+        *,
+        timeout: float | None = ...,
+        fds: Sequence[int] = (),
+        oob: bool = False,
+        **kwargs: Any,
+    ) -> Any: ...
+    async def execute_raw(
+        self,
+        command: str,
+        arguments: dict[str, object] | None = None,
+        *,
+        timeout: float | None = ...,
+        fds: Sequence[int] = (),
+        oob: bool = False,
+    ) -> object: ...
+    def listen(self, *names: str, max_queued: int = ...) -> _AsyncEventListener: ...
     async def flush(self) -> None: ...
-    async def execute_raw(self, command: str, arguments: dict[str, object] | None = None) -> object: ...
 @@ASYNC@@
 
 class Session:
@@ -157,20 +186,60 @@ class Session:
     Made by :func:`connect`; see :class:`qobjects.qmp.client.Session`.
     """
 
+    address: str | os.PathLike[str]
+    ask_explicit: bool
+    namespace: _Namespace
+    reconnect: bool
+    timeout: float | None
+    explicit: bool
+    greeting: _Greeting | None
+    state_changed: _StateChanged
+    slot_error: Callable[[_SlotError], Any] | None
+    def __init__(
+        self,
+        address: str | os.PathLike[str],
+        namespace: _Namespace,
+        *,
+        reconnect: bool = False,
+        timeout: float | None = 10.0,
+        ask_explicit: bool = True,
+    ) -> None: ...
     @property
-    def session(self) -> AsyncSession: ...
+    def connected(self) -> bool: ...
     @property
-    def explicit(self) -> bool: ...
+    def runstate(self) -> _Runstate: ...
     @property
-    def state_changed(self) -> blinker.Signal: ...
-    def execute(self, command: str, **arguments: Any) -> Any: ...
+    def oob(self) -> bool: ...
     def get(self, cls: type[_H], value: object) -> _H: ...
     def add_event_listener(
         self, listener: Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]
-    ) -> None: ...
+    ) -> Callable[[str, dict[str, Any] | None, tuple[int, int]], Any]: ...
+    def remove_listener(self, listener: Any) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
+    def execute(
+        self,
+        command: str,
+        arguments: dict[str, Any] | None = None,
+        /,
+        *,
+        timeout: float | None = ...,
+        fds: Sequence[int] = (),
+        oob: bool = False,
+        **kwargs: Any,
+    ) -> Any: ...
+    def execute_raw(
+        self,
+        command: str,
+        arguments: dict[str, object] | None = None,
+        *,
+        timeout: float | None = ...,
+        fds: Sequence[int] = (),
+        oob: bool = False,
+    ) -> object: ...
+    def listen(self, *names: str, max_queued: int = ...) -> _EventListener: ...
+    def flush(self) -> None: ...
 @@SYNC@@
 
 async def aconnect(
@@ -179,7 +248,7 @@ async def aconnect(
     reconnect: bool = False,
     *,
     namespace: _Namespace | None = None,
-    timeout: float = 10.0,
+    timeout: float | None = 10.0,
 ) -> AsyncSession:
     """Connect to a QMP server and negotiate; see :func:`qobjects.qmp.client.aconnect`."""
 
@@ -189,7 +258,7 @@ def connect(
     reconnect: bool = False,
     *,
     namespace: _Namespace | None = None,
-    timeout: float = 10.0,
+    timeout: float | None = 10.0,
 ) -> Session:
     """Like :func:`aconnect`, for synchronous code; see :func:`qobjects.qmp.client.connect`."""
 '''
@@ -199,7 +268,7 @@ SESSION_NAMES = frozenset(
     {
         "address", "ask_explicit", "namespace", "reconnect", "timeout", "explicit", "greeting",
         "state_changed", "loop", "connected", "close", "execute", "get", "add_event_listener",
-        "flush", "session", "execute_raw",
+        "flush", "execute_raw", "listen", "remove_listener", "runstate", "oob", "slot_error",
     }
 )  # fmt: skip
 

@@ -185,7 +185,7 @@ class Shell:
 
                 value = await self.session._call(Request(command, arguments, None, True))
             else:
-                value = await self.session.execute(command, **arguments)
+                value = await self.session.execute(command, arguments)
         except QMPError as err:
             self._error(err.error_class, err.desc)
             return

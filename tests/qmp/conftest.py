@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -112,3 +115,48 @@ def serve_demo(path: Path) -> subprocess.Popen[bytes]:
         rest = proc.communicate(timeout=10)[1]
         raise AssertionError(f"qobjects serve did not start: {(line + rest).decode()}")
     return proc
+
+
+QEMU = "qemu-system-x86_64"
+
+
+def wait_connectable(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until a QMP Unix socket accepts connections (not just exists)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"{QEMU} exited with status {proc.returncode}")
+        if path.exists():
+            with socket.socket(socket.AF_UNIX) as probe:
+                try:
+                    probe.connect(str(path))
+                    return
+                except OSError:
+                    pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{QEMU} did not listen on {path} within {timeout:g} s")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def qemu(tmp_path: Path) -> Iterator[Path]:
+    """A real QEMU (paused, no accelerator) with two CD drives, QMP on a Unix socket."""
+    if shutil.which(QEMU) is None:
+        pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-x86; .ci/run installs it)")
+    path = tmp_path / "qemu.sock"
+    proc = subprocess.Popen(
+        [
+            QEMU, "-machine", "pc,accel=tcg", "-nodefaults", "-display", "none", "-S",
+            "-qmp", f"unix:{path},server=on,wait=off",
+            "-drive", "if=none,id=cd0,media=cdrom", "-device", "ide-cd,drive=cd0,id=cdrom0",
+            "-drive", "if=none,id=cd1,media=cdrom", "-device", "ide-cd,drive=cd1,id=cdrom1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_connectable(path, proc)
+        yield path
+    finally:
+        proc.kill()
+        proc.wait(10)

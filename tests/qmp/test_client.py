@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -103,12 +102,12 @@ def test_sync_session_commands(server_thread: ServerThread) -> None:
         assert [type(i) for i in infos] == [BlockInfo, BlockInfo]
         hd = infos[0].device
         assert isinstance(hd, Blockdev) and hd.value == "ide0-hd0"
-        assert hd.session is s.session and hd.target is None
+        assert hd.session is s and hd.target is None
         assert s.block_passwd(device=hd, password="pw") is None
         assert server_thread.backend.devices["ide0-hd0"].password == "pw"
         assert s.execute("query-block") == infos
-        with pytest.raises(WrongType, match="expected Blockdev, got str"):
-            s.block_passwd(device="ide0-hd0", password="x")
+        with pytest.raises(WrongType, match="got int"):
+            s.block_passwd(device=hd, password=5)
         with pytest.raises(GenericError, match="not removable") as exc:
             s.blockdev_open_tray(device=hd)
         assert exc.value.error_class == "GenericError"
@@ -140,7 +139,7 @@ def test_same_slot_semantics_remote(server_thread: ServerThread) -> None:
         hd.io_error.connect(lambda owner, **kw: got.append(("kw", sorted(kw))))
         hd.io_error.connect(lambda owner, action: got.append(("once", action)), once=True)
         with pytest.raises(SlotSignatureError):
-            hd.io_error.connect(lambda owner, bogus: None)  # type: ignore[call-overload]
+            hd.io_error.connect(lambda owner, bogus: None)
         s.x_inject_io_error(device=cd, operation="read", action="stop")  # other owner: silent
         s.x_inject_io_error(device=hd, operation="write", action="report")
         s.x_inject_io_error(device=hd, operation="read", action="ignore")
@@ -297,7 +296,7 @@ def test_reconnect_restores_connections(tmp_path: Path) -> None:
     got: list[Any] = []
     try:
         with qobjects.connect(path, reconnect=True) as s:
-            s.state_changed.connect(lambda sender, state: states.append(state), weak=False)
+            s.state_changed.connect(lambda session, state: states.append(state))
             hd, cd = (i.device for i in s.query_block())
             c1 = hd.io_error.connect(lambda o, action: got.append(("hd", action)))
             c2 = cd.tray_moved.connect(lambda o, tray_open: got.append(("cd", tray_open)))
@@ -342,50 +341,6 @@ def test_serve_subprocess_with_sync_client(tmp_path: Path) -> None:
 
 # --- real QEMU ---------------------------------------------------------------------
 
-QEMU = "qemu-system-x86_64"
-
-
-def _have_qemu() -> bool:
-    from shutil import which
-
-    return which(QEMU) is not None
-
-
-@pytest.fixture
-def qemu(tmp_path: Path) -> Any:
-    if not _have_qemu():
-        pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-x86; .ci/run installs it)")
-    path = tmp_path / "qemu.sock"
-    proc = subprocess.Popen(
-        [
-            QEMU,
-            "-machine",
-            "pc,accel=tcg",
-            "-nodefaults",
-            "-display",
-            "none",
-            "-S",
-            "-qmp",
-            f"unix:{path},server=on,wait=off",
-            "-drive",
-            "if=none,id=cd0,media=cdrom",
-            "-device",
-            "ide-cd,drive=cd0,id=cdrom0",
-            "-drive",
-            "if=none,id=cd1,media=cdrom",
-            "-device",
-            "ide-cd,drive=cd1,id=cdrom1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(path.exists, 30)
-        yield path
-    finally:
-        proc.kill()
-        proc.wait(10)
-
 
 def test_real_qemu_compatibility_mode(qemu: Path) -> None:
     got: list[Any] = []
@@ -423,6 +378,6 @@ def test_real_qemu_unmapped_signal_is_refused(qemu: Path, tmp_path: Path) -> Non
         "{ 'handle': 'Blockdev', 'data': 'str' }\n{ 'signal': 'WOBBLE', 'owner': 'Blockdev' }\n"
     )
     with qobjects.connect(qemu, schema=schema) as s:
-        dev: Any = s.get(s.session.namespace.handles["Blockdev"], "cd0")
+        dev: Any = s.get(s.namespace.handles["Blockdev"], "cd0")
         with pytest.raises(StateError, match="no event mapping"):
             dev.wobble.connect(lambda o: None)

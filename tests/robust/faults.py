@@ -214,7 +214,7 @@ def run_slow_readers(path: Path, healthy: int, slow: int, emissions: int, rate: 
     for k, data in plan:
         expected[k].append(wire_data(data))
     t0 = time.perf_counter()
-    with ServerThread(path, max_queue=1000, max_buffer=256 * 1024) as st:
+    with ServerThread(path, max_output=256 * 1024) as st:
         Blockdev = blockdev()
         bounds = [Blockdev.find("ide0-hd0").io_error, Blockdev.find("ide1-cd0").io_error]
         bounds.append(Blockdev.find("ide1-cd0").tray_moved)
@@ -306,7 +306,7 @@ def run_restart(path: Path, clients: int, restarts: int) -> RestartResult:
             def on_state(sender: object, state: str, n: int = n) -> None:
                 states[n].append(state)
 
-            s.state_changed.connect(on_state, weak=False)
+            s.state_changed.connect(on_state)
             hd, cd = (i.device for i in s.query_block())
             hd.io_error.connect(lambda o, action, n=n: got[n].append(("hd", action)))
             cd.tray_moved.connect(lambda o, tray_open, n=n: got[n].append(("cd", tray_open)))
@@ -348,9 +348,7 @@ def run_restart(path: Path, clients: int, restarts: int) -> RestartResult:
             wait_for(all_back, 60, "reconnects")
             result.reconnect_s.append(time.perf_counter() - t0)
             for s in sessions:
-                loop = s.session.loop
-                assert loop is not None
-                asyncio.run_coroutine_threadsafe(s.session.flush(), loop).result(10)
+                s.flush()
             result.deliveries_per_round.append(round_trip())
     finally:
         for s in sessions:

@@ -1,0 +1,536 @@
+"""What both client sessions share: state, incoming messages, slots, listeners.
+
+:class:`SessionBase` holds everything that does not depend on how bytes
+move: the protocol object, the table of pending requests, the remote signal
+registry, the event-fed signals, listeners and the command proxy. The
+asyncio :class:`~qobjects.qmp.asession.AsyncSession` and the blocking
+:class:`~qobjects.qmp.session.Session` add the I/O. Incoming data goes to
+:meth:`SessionBase._feed`; what it delivers (signals, events) goes through
+``_post``, which runs it at once (asyncio) or queues it for the dispatcher
+thread (blocking).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
+
+from qobjects.codecs import decode_members
+from qobjects.errors import (
+    ConnectionLost,
+    InvalidHandleValue,
+    ProtocolError,
+    QMPError,
+    SlotError,
+    StateError,
+    ValidationError,
+    WrongType,
+    qmp_error,
+)
+from qobjects.objects import Handle, Namespace
+from qobjects.qmp import compat
+from qobjects.qmp.compat import EventSignals
+from qobjects.qmp.listeners import EventMessage, _Listener
+from qobjects.qmp.notify import StateChanged
+from qobjects.qmp.protocol import (
+    BadMessage,
+    Connect,
+    Disconnect,
+    ErrorReply,
+    Event,
+    Execute,
+    Greeting,
+    QMPProtocol,
+    Return,
+    Role,
+    SignalMessage,
+)
+from qobjects.qmp.proxy import ClientContext
+from qobjects.qmp.remote_signals import Remote, RemoteSignals
+from qobjects.qmp.runstate import Runstate, check_transition
+from qobjects.qmp.transport import parse_address
+from qobjects.signals import BoundSignal, Connection, _raise_slot_error
+
+__all__ = ["Request", "SessionBase", "Waiter"]
+
+log = logging.getLogger("qobjects.qmp.client")
+
+H = TypeVar("H", bound=Handle)
+Request = Execute | Connect | Disconnect
+EventCallback = Callable[[str, "dict[str, Any] | None", "tuple[int, int]"], Any]
+
+#: Decoded signal data kept for reuse (repeated pushes with the same scalars).
+DECODE_CACHE_SIZE = 1024
+
+_DEFAULT: Any = object()
+
+
+class Waiter:
+    """A pending request's reply, delivered by ``set_result``/``set_exception``.
+
+    The blocking session's waiter: a lock its caller blocks on.
+    """
+
+    __slots__ = ("_exc", "_lock", "_result", "done_flag")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._result: object = None
+        self._exc: BaseException | None = None
+        self.done_flag = False
+
+    def done(self) -> bool:
+        return self.done_flag
+
+    def set_result(self, value: object) -> None:
+        if not self.done_flag:
+            self._result = value
+            self.done_flag = True
+            self._lock.release()
+
+    def set_exception(self, exc: BaseException) -> None:
+        if not self.done_flag:
+            self._exc = exc
+            self.done_flag = True
+            self._lock.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until done; False on timeout."""
+        if self.done_flag:
+            return True
+        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+    def result(self) -> object:
+        if self._exc is not None:
+            raise self._exc
+        return self._result
+
+
+class Reported(Waiter):
+    """A waiter nobody waits for: an error reply is logged."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def set_exception(self, exc: BaseException) -> None:
+        super().set_exception(exc)
+        if not isinstance(exc, ConnectionLost):
+            log.warning("%s failed: %s", self.what, exc)
+
+
+class SessionBase:
+    """The state and message handling shared by both kinds of session.
+
+    :ivar namespace: the schema's classes the session decodes into.
+    :ivar explicit: the server speaks handles and signals (not compatibility mode).
+    :ivar greeting: the server's greeting (None before it arrived).
+    :ivar timeout: the default time limit in seconds for connecting and for
+        each command (None: no limit).
+    :ivar state_changed: ``state_changed.connect(slot)`` calls
+        ``slot(session, state)`` on ``"connected"``, ``"disconnected"``,
+        ``"reconnected"`` and ``"closed"``.
+    :ivar slot_error: None to report a failing remote slot on stderr (and
+        log it), or a callable that takes the :class:`~qobjects.SlotError` instead.
+    """
+
+    def __init__(
+        self,
+        address: str | os.PathLike[str],
+        namespace: Namespace,
+        *,
+        reconnect: bool = False,
+        timeout: float | None = 10.0,
+        ask_explicit: bool = True,
+    ) -> None:
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive (or None for no limit), not {timeout!r}")
+        self.address = address
+        self.ask_explicit = ask_explicit
+        self._kind, self._where = parse_address(address)
+        self._text = os.fspath(address)
+        self.namespace = namespace
+        self.reconnect = reconnect
+        self.timeout = timeout
+        self.explicit = False
+        self.greeting: Greeting | None = None
+        self.state_changed = StateChanged(self)
+        self.slot_error: Callable[[SlotError], Any] | None = None
+        self._runstate = Runstate.IDLE
+        self._oob = False
+        self._ctx = ClientContext(self)
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Any] = {}
+        self._proto = QMPProtocol(Role.CLIENT)
+        self._remote = RemoteSignals(self._collected)
+        self._events = EventSignals(self, namespace, self._report)
+        self._listeners: tuple[_Listener, ...] = ()
+        self._callbacks: tuple[EventCallback, ...] = ()
+        self._decoded: dict[object, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        mode = "explicit handles" if self.explicit else "compatibility mode"
+        return f"<{type(self).__name__} {self._text} {mode} {self._runstate.value}>"
+
+    # --- state ------------------------------------------------------------------------
+
+    @property
+    def runstate(self) -> Runstate:
+        """Where the session is in its life (see :class:`~qobjects.qmp.runstate.Runstate`)."""
+        return self._runstate
+
+    @property
+    def connected(self) -> bool:
+        """Whether commands can be sent now."""
+        return self._runstate is Runstate.RUNNING
+
+    @property
+    def oob(self) -> bool:
+        """Whether out-of-band execution was negotiated (the server offered ``oob``)."""
+        return self._oob
+
+    def _set_state(self, new: Runstate) -> None:
+        check_transition(self._runstate, new)
+        self._runstate = new
+
+    def _notify(self, state: str) -> None:
+        self.state_changed.send(state)
+
+    # --- negotiation ------------------------------------------------------------------
+
+    def _negotiation(self) -> Generator[Request, object, None]:
+        """The requests of capability negotiation (driven by the I/O layer)."""
+        self.explicit = False
+        if self.ask_explicit:
+            try:
+                yield Execute("set-explicit-handles", {}, None, True)
+            except QMPError as err:
+                if err.error_class != "CommandNotFound":
+                    raise
+            else:
+                self.explicit = True
+                self._proto.set_explicit_handles()
+        offered = self.greeting.capabilities if self.greeting is not None else []
+        self._oob = "oob" in offered
+        yield Execute("qmp_capabilities", {"enable": ["oob"]} if self._oob else {}, None, True)
+        self._proto.negotiated()
+
+    def _restoration(self) -> Generator[Request, object, None]:
+        """The requests that re-establish every remote connection after a reconnect."""
+        if not self.explicit:
+            return
+        for rem in self._remote.live():
+            try:
+                sid = yield Connect(rem.bound.signal.name, rem.owner_json(), rem.token, None, True)
+            except QMPError as err:  # that owner is gone: drop only this connection
+                log.warning("cannot restore %s of %s: %s", rem.bound.signal.describe(), rem.bound.owner, err)
+                self._remote.pop(rem.conn)
+                rem.bound._detach(rem.conn)
+                continue
+            if isinstance(sid, int):
+                rem.server_id = sid
+                rem.conn.id = sid
+
+    # --- requests ---------------------------------------------------------------------
+
+    def _check_request(self, oob: bool, fds: Any) -> None:
+        if oob and not self._oob:
+            offered = self.greeting.capabilities if self.greeting is not None else []
+            raise StateError(
+                f"{self._text} does not offer out-of-band execution "
+                f"(its capabilities: {', '.join(map(str, offered)) or 'none'})"
+            )
+
+    def _take_reply(self, ev: Return | ErrorReply) -> None:
+        waiter = self._pending.pop(ev.id, None) if type(ev.id) is int else None
+        if waiter is None:
+            return  # unknown ids (a reply that came after its timeout) are dropped, as QMP advises
+        if type(ev) is Return:
+            waiter.set_result(ev.value)
+        else:
+            assert isinstance(ev, ErrorReply)
+            waiter.set_exception(qmp_error(ev.error_class, ev.desc))
+
+    def _fail_pending(self, err: BaseException) -> None:
+        pending = self._pending
+        self._pending = {}
+        for waiter in pending.values():
+            if not waiter.done():
+                waiter.set_exception(err)
+
+    def _lost_error(self, exc: BaseException | None) -> ConnectionLost:
+        return ConnectionLost(f"connection to {self._text} lost" + (f": {exc}" if exc else ""))
+
+    # --- incoming ---------------------------------------------------------------------
+
+    def _feed(
+        self, data: bytes, post: Callable[[tuple[Callable[..., Any], tuple[Any, ...]]], None] | None
+    ) -> None:
+        """Handle *data* from the server: replies now, pushes through *post*
+        (``post((fn, args))``; None: call at once)."""
+        proto = self._proto
+        # Events are only read when something uses them.
+        skip_events = (
+            self.explicit and not self._listeners and not self._callbacks and not self._events.class_level()
+        )
+        for value in proto.split(data):
+            if type(value) is dict:
+                if "signal" in value:
+                    token = value.get("user_data")
+                    sdata = value.get("data")
+                    if (
+                        len(value) == 5
+                        and type(token) is int
+                        and type(sdata) is dict
+                        and type(value.get("timestamp")) is dict
+                        and "owner" in value
+                    ):
+                        # The hot path of remote signals: the protocol's shape
+                        # checks, for the one form a push has.
+                        self._signal(token, sdata, post)
+                        continue
+                elif skip_events and "event" in value:
+                    continue
+            ev = proto.interpret(value)
+            tev = type(ev)
+            if tev is Return or tev is ErrorReply:
+                self._take_reply(ev)  # type: ignore[arg-type]
+            elif tev is Event:
+                if post is None:
+                    self._event(ev)  # type: ignore[arg-type]
+                else:
+                    post((self._event, (ev,)))
+            elif tev is SignalMessage:
+                assert isinstance(ev, SignalMessage)
+                self._signal(ev.user_data, ev.data, post)
+            elif tev is Greeting:
+                assert isinstance(ev, Greeting)
+                self._greeted(ev)
+            elif tev is BadMessage:
+                assert isinstance(ev, BadMessage)
+                log.warning("ignoring a message from %s: %s", self._text, ev.desc)
+
+    def _greeted(self, greeting: Greeting) -> None:
+        raise NotImplementedError
+
+    def _report(self, err: SlotError) -> None:
+        """A remote slot failed: hand it to ``slot_error``, or report it on stderr and log it."""
+        handler = self.slot_error
+        if handler is not None:
+            try:
+                handler(err)
+            except Exception:
+                log.exception("slot_error handler %r failed", handler)
+            return
+        log.error("a slot of %r raised", self, exc_info=err)
+        try:
+            print(f"Exception in a slot of {self!r}:", file=sys.stderr)
+            traceback.print_exception(err, file=sys.stderr)
+        except (OSError, ValueError):  # no usable stderr
+            pass
+
+    def _signal(self, token: object, data: dict[str, Any] | None, post: Any = None) -> None:
+        """A pushed signal: delivered now, or through *post* (blocked() is
+        checked here, on arrival, as a local emit checks it)."""
+        rem = self._remote.by_token.get(token) if type(token) is int else None
+        if rem is None:
+            return  # a late push for a connection already gone
+        bound = rem.bound
+        if bound._blocked or bound.signal._blocked:
+            return
+        if post is None:
+            self._deliver_remote(rem, data)
+        else:
+            post((self._deliver_remote, (rem, data)))
+
+    def _deliver_remote(self, rem: Remote, data: dict[str, Any] | None) -> None:
+        data = data or {}
+        bound = rem.bound
+        signal = bound.signal
+        # Repeated data decodes to the same values: reuse them (scalars only).
+        try:
+            items = tuple([(k, type(v), v) for k, v in data.items()])
+            if any(t is float for _, t, _ in items):
+                raise TypeError("floats are not cached (-0.0 == 0.0)")
+            key: object = (signal, items)
+            values = self._decoded.get(key)
+        except TypeError:
+            key, values = None, None
+        if values is None:
+            try:
+                values = decode_members(signal.specs, data, self._ctx, signal.describe())
+            except (ValidationError, QMPError) as err:
+                log.warning("dropping malformed %s: %s", signal.describe(), err)
+                return
+            if key is not None and len(self._decoded) < DECODE_CACHE_SIZE:
+                self._decoded[key] = values
+        conn = rem.conn
+        try:
+            if conn._fast:
+                # The common case, as emit calls it: a plain slot.
+                conn._slot(bound.owner, **values)  # type: ignore[misc]
+            else:
+                conn._deliver(bound.owner, values)
+        except Exception as exc:
+            try:
+                _raise_slot_error([(conn, exc)])
+            except SlotError as err:
+                self._report(err)
+
+    def _event(self, ev: Event) -> None:
+        if self._listeners:
+            message = self._event_message(ev)
+            for listener in self._listeners:
+                if listener.accepts(ev.event):
+                    listener._put(message)
+        for callback in self._callbacks:
+            try:
+                callback(ev.event, ev.data, ev.timestamp)
+            except Exception:
+                log.exception("event listener %r failed", callback)
+        self._events.deliver(ev, self._ctx, per_owner=not self.explicit)
+
+    def _event_message(self, ev: Event) -> EventMessage:
+        spec = self.namespace.events.get(ev.event)
+        raw = ev.data
+        data: dict[str, Any] = dict(raw or {})
+        if spec is not None:
+            try:
+                data = decode_members(spec.args, raw or {}, self._ctx, f"event '{ev.event}'")
+            except (ValidationError, QMPError) as err:
+                log.warning("event %s does not match the schema (kept as JSON): %s", ev.event, err)
+        return EventMessage(ev.event, data, ev.timestamp, raw)
+
+    # --- listeners --------------------------------------------------------------------
+
+    def _add_listener(self, listener: _Listener) -> None:
+        self._listeners = (*self._listeners, listener)
+
+    def _remove_listener(self, listener: _Listener) -> None:
+        self._listeners = tuple(x for x in self._listeners if x is not listener)
+
+    def remove_listener(self, listener: _Listener | EventCallback) -> None:
+        """Remove a listener made by ``listen`` or a callback given to ``add_event_listener``.
+
+        :raises LookupError: it is not registered.
+        """
+        if isinstance(listener, _Listener):
+            if listener not in self._listeners:
+                raise LookupError(f"{listener!r} is not a listener of {self!r}")
+            listener.remove()
+            return
+        if listener not in self._callbacks:
+            raise LookupError(f"{listener!r} is not an event listener of {self!r}")
+        self._callbacks = tuple(c for c in self._callbacks if c is not listener)
+
+    def add_event_listener(self, listener: EventCallback) -> EventCallback:
+        """Call ``listener(name, data, timestamp)`` for every QMP event received
+        (with the raw JSON data); returns *listener*, for :meth:`remove_listener`."""
+        if not callable(listener):
+            raise TypeError(f"add_event_listener: {listener!r} is not callable")
+        self._callbacks = (*self._callbacks, listener)
+        return listener
+
+    def _end_listeners(self) -> None:
+        for listener in self._listeners:
+            listener.remove()
+
+    # --- handles and signals ----------------------------------------------------------
+
+    def get(self, cls: type[H], value: object) -> H:
+        """A handle of *cls* for *value* on this session (checked by the server on use).
+
+        :raises InvalidHandleValue: *value* is not of the handle's scalar type.
+        """
+        try:
+            value = cls._scalar.check(value, cls.__handle_name__, "")
+        except WrongType as err:
+            raise InvalidHandleValue(
+                f"'{value}' is not a valid {cls.__handle_name__}: {err.detail}"
+            ) from None
+        return cls._make(value, None, self)
+
+    def _connect(self, bound: BoundSignal, conn: Connection[Any]) -> None:
+        """Called by BoundSignal.connect on a handle of this session."""
+        if self._runstate is Runstate.CLOSED:
+            raise ConnectionLost(f"the session to {self._text} is closed")
+        if not self.explicit:
+            self._events.connect(bound, conn, self._text)
+            return
+        bound._attach(conn)
+        rem = self._remote.add(bound, conn)
+        self._remote_connect(rem)
+
+    def _connect_request(self, rem: Remote) -> Connect:
+        return Connect(rem.bound.signal.name, rem.owner_json(), rem.token, None, True)
+
+    def _connected(self, rem: Remote, sid: object) -> None:
+        """The server answered a connect with *sid*."""
+        if not isinstance(sid, int):
+            self._connect_failed(rem)
+            raise ProtocolError(f"connect returned {sid!r}, not a connection id")
+        if rem.cancelled:
+            # Disconnected while the connect was under way: undo it on the server.
+            self._fire(Disconnect(sid, rem.owner_json(), None, True), "disconnect")
+            return
+        rem.server_id = sid
+        rem.conn.id = sid
+
+    def _connect_failed(self, rem: Remote) -> None:
+        self._remote.pop(rem.conn)
+        rem.bound._detach(rem.conn)
+
+    def _disconnect(self, bound: BoundSignal, conn: Connection[Any]) -> None:
+        """Called by BoundSignal.disconnect on a handle of this session."""
+        if not self.explicit:
+            self._events.disconnect(bound, conn)
+            return
+        bound._detach(conn)  # no delivery from here on
+        rem = self._remote.pop(conn)
+        if rem is None:
+            return
+        if rem.server_id is None:
+            rem.cancelled = True  # the connect reply will undo it
+            return
+        if self._runstate is Runstate.RUNNING:
+            self._remote_disconnect(Disconnect(rem.server_id, rem.owner_json(), None, True))
+
+    def _collected(self, token: int) -> None:
+        """A weakly held remote slot was collected (any thread, maybe inside the collector)."""
+        raise NotImplementedError
+
+    def _drop_collected(self, token: int) -> None:
+        rem = self._remote.pop_token(token)
+        if rem is None:
+            return
+        if rem.server_id is None:
+            rem.cancelled = True
+        elif self._runstate is Runstate.RUNNING:
+            self._fire(Disconnect(rem.server_id, rem.owner_json(), None, True), "disconnect")
+
+    def _remote_connect(self, rem: Remote) -> None:
+        raise NotImplementedError
+
+    def _remote_disconnect(self, request: Disconnect) -> None:
+        raise NotImplementedError
+
+    def _fire(self, request: Request, what: str) -> None:
+        """Send *request* without waiting; a failure is logged."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Closing: drop every connection, listener and registration."""
+        for rem in self._remote.clear():
+            rem.bound._detach(rem.conn)
+        self._events.close()
+        compat.unregister(self._events)
+        self._end_listeners()
