@@ -30,10 +30,11 @@ Commands and events have no classes; their member lists are in
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -68,11 +69,15 @@ if TYPE_CHECKING:
 __all__ = [
     "Alternate",
     "CommandSpec",
+    "Emulation",
     "EventSpec",
     "Handle",
+    "HandleArgCodec",
     "Namespace",
+    "OwnerOf",
     "Struct",
     "build",
+    "owner_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -239,6 +244,32 @@ class HandleCodec(Codec):
                 where, member, f"{self.name} ({self.cls._scalar.name})", type_name(data)
             ) from None
         return ctx.handle(self.cls, data)
+
+
+class HandleArgCodec(HandleCodec):
+    """A handle as a command argument: the handle, or its plain value.
+
+    A plain value is sent as it is; the server looks it up as it would the
+    handle's own value.
+    """
+
+    def annotation(self) -> Any:
+        return self.cls | self.cls._scalar.annotation()
+
+    def check(self, value: object, where: str, member: str) -> Any:
+        if isinstance(value, self.cls):
+            return value
+        try:
+            return self.cls._scalar.check(value, where, member)
+        except WrongType:
+            raise WrongType(
+                where, member, f"{self.name} or {self.cls._scalar.name}", type_name(value)
+            ) from None
+
+    def encode(self, value: Any, explicit: bool) -> object:
+        if isinstance(value, Handle):
+            return super().encode(value, explicit)
+        return {"__handle__": self.name, "data": value} if explicit else value
 
 
 # --- structs and unions -----------------------------------------------------
@@ -482,6 +513,32 @@ class EventSpec:
 # --- the namespace ----------------------------------------------------------
 
 
+#: How a client finds the owner of an emulated signal in an event's data:
+#: the owner's plain value, or None when the event names none.
+OwnerOf = Callable[[dict[str, Any]], object]
+#: One emulated signal: the owner's class, the signal, and its OwnerOf.
+Emulation = tuple[type[Handle], Signal, OwnerOf]
+
+
+def owner_of(members: Sequence[str], empty: object = "") -> OwnerOf:
+    """The :data:`OwnerOf` that tries *members* in turn (the first present,
+    non-empty one names the owner); with no *members*, the owner is *empty*."""
+    if not members:
+        return lambda data: empty
+    names = tuple(members)
+
+    def find(data: dict[str, Any]) -> object:
+        for name in names:
+            value = data.get(name)
+            if isinstance(value, dict):  # a canonical handle
+                value = value.get("data")
+            if value is not None and value != "":
+                return value
+        return None
+
+    return find
+
+
 class Namespace:
     """The classes of one schema, by QAPI type name (``ns.Blockdev``).
 
@@ -493,11 +550,30 @@ class Namespace:
 
     def __init__(self, schema: qs.Schema) -> None:
         self.schema = schema
-        self.types: dict[str, type] = {}
-        self.commands: dict[str, CommandSpec] = {}
-        self.events: dict[str, EventSpec] = {}
-        self.handles: dict[str, type[Handle]] = {}
+        self.types: Mapping[str, type] = {}
+        self.commands: Mapping[str, CommandSpec] = {}
+        self.events: Mapping[str, EventSpec] = {}
+        self.handles: Mapping[str, type[Handle]] = {}
         self.codecs: dict[str, Codec] = {}
+
+    def command_by_py(self, name: str) -> CommandSpec | None:
+        """The command whose Python name is *name* (``query_block``)."""
+        return next((c for c in self.commands.values() if c.py == name), None)
+
+    def emulation_table(self) -> dict[str, list[Emulation]]:
+        """For each event, the signals a client emulates from it (compatibility mode).
+
+        The table may grow as classes are built, but never gains keys.
+        """
+        table: dict[str, list[Emulation]] = {}
+        for sig in self.schema.signals():
+            if sig.event is not None:
+                cls = self.handles[sig.owner.name]
+                empty: object = "" if sig.owner.data.name == "str" else 0
+                table.setdefault(sig.event.name, []).append(
+                    (cls, cls._signals[sig.name], owner_of(sig.owner_members, empty))
+                )
+        return table
 
     def __getattr__(self, name: str) -> type:
         try:
@@ -542,6 +618,12 @@ class _Builder:
     def __init__(self, schema: qs.Schema) -> None:
         self.schema = schema
         self.ns = Namespace(schema)
+        self.types: dict[str, type] = {}
+        self.commands: dict[str, CommandSpec] = {}
+        self.events: dict[str, EventSpec] = {}
+        self.handles: dict[str, type[Handle]] = {}
+        self.ns.types, self.ns.commands, self.ns.events = self.types, self.commands, self.events
+        self.ns.handles = self.handles
         self.codecs: dict[str, Codec] = {}
         self.pending: list[Callable[[], None]] = []
         self.pending_alternates: list[Callable[[], None]] = []
@@ -575,7 +657,7 @@ class _Builder:
 
     def _export(self, ent: qs.Entity, cls: type) -> None:
         if not ent.is_implicit():
-            self.ns.types[ent.name] = cls
+            self.types[ent.name] = cls
 
     def codec(self, t: qs.Type) -> Codec:
         from qobjects import schema as qs
@@ -638,11 +720,11 @@ class _Builder:
             },
         )
         self.codecs[ent.name] = HandleCodec(cls)
-        self.ns.handles[ent.name] = cls
+        self.handles[ent.name] = cls
         self._export(ent, cls)
 
     def _signal(self, ent: qs.Signal) -> None:
-        cls = self.ns.handles[ent.owner.name]
+        cls = self.handles[ent.owner.name]
         sig = Signal(ent.name, self.specs(ent.arg_type, ent), self._doc(ent))
         attr = py_name(ent.name.lower())
         setattr(cls, attr, sig)
@@ -761,11 +843,11 @@ class _Builder:
         args: tuple[MemberSpec, ...] = ()
         if ent.arg_type is not None:
             if isinstance(ent.arg_type, qs.ObjectType) and ent.arg_type.variants is None:
-                args = self.specs(ent.arg_type, ent)
+                args = tuple(_handle_arg(s) for s in self.specs(ent.arg_type, ent))
             else:
                 arg_codec = self.codec(ent.arg_type)
         ret = self.codec(ent.ret_type) if ent.ret_type is not None else None
-        self.ns.commands[ent.name] = CommandSpec(
+        self.commands[ent.name] = CommandSpec(
             ent.name,
             py_name(ent.name),
             args,
@@ -780,9 +862,16 @@ class _Builder:
         from qobjects import schema as qs
 
         args = self.specs(ent.arg_type, ent) if isinstance(ent.arg_type, qs.ObjectType) else ()
-        self.ns.events[ent.name] = EventSpec(
+        self.events[ent.name] = EventSpec(
             ent.name, args, self._doc(ent), _checker(args, f"event '{ent.name}'")
         )
+
+
+def _handle_arg(spec: MemberSpec) -> MemberSpec:
+    """*spec* as a command argument: a handle member also takes its plain value."""
+    if type(spec.codec) is HandleCodec:
+        return dataclasses.replace(spec, codec=HandleArgCodec(spec.codec.cls))
+    return spec
 
 
 def _checker(specs: tuple[MemberSpec, ...], where: str) -> Callable[..., dict[str, Any]]:

@@ -32,6 +32,7 @@ from qobjects.schema.source import SourceInfo
 
 __all__ = [
     "DEFAULT_SCHEMA",
+    "QEMU_OVERLAY",
     "AlternateType",
     "ArrayType",
     "BuiltinType",
@@ -61,18 +62,28 @@ __all__ = [
 DEFAULT_SCHEMA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas", "block.json")
 
 
-def parse_schema(text: str, filename: str = "<string>", reader: Reader = read_text) -> Schema:
+#: The bundled overlay for QEMU: handles and signals for its objects.
+QEMU_OVERLAY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas", "qemu.json")
+
+
+def parse_schema(
+    text: str, filename: str = "<string>", reader: Reader = read_text, *, overlay: bool = False
+) -> Schema:
     """Parse and check schema *text*, which is said to come from *filename*.
 
-    ``include`` paths are relative to the directory of *filename*.
+    ``include`` paths are relative to the directory of *filename*. An
+    *overlay* may name commands and events it does not define (see
+    :class:`Schema`).
 
     :raises SchemaError: the schema is invalid.
     """
-    return Schema(parse(text, filename, reader), filename)
+    return Schema(parse(text, filename, reader), filename, overlay=overlay)
 
 
-def load_schema(path: str | os.PathLike[str], *, reader: Reader = read_text) -> Schema:
-    """Read, parse and check the schema file *path*.
+def load_schema(
+    path: str | os.PathLike[str], *, overlay: bool = False, reader: Reader = read_text
+) -> Schema:
+    """Read, parse and check the schema file *path* (an *overlay*: see :class:`Schema`).
 
     :param reader: reads *path* and every file it includes.
     :raises SchemaError: the file cannot be read or the schema is invalid.
@@ -84,4 +95,4 @@ def load_schema(path: str | os.PathLike[str], *, reader: Reader = read_text) -> 
         raise SchemaError(None, f"can't read schema file '{fname}': {err.strerror or err}") from err
     except (UnicodeError, ValueError) as err:
         raise SchemaError(None, f"can't read schema file '{fname}': {err}") from err
-    return parse_schema(text, fname, reader)
+    return parse_schema(text, fname, reader, overlay=overlay)

@@ -2,7 +2,9 @@
 
 Additions for qobjects: ``handle NAME SCALAR`` and ``signal NAME OWNER ARG``
 (``ARG`` is the argument type's name or ``None``), followed by
-``    event EVENT owner-member MEMBER`` when the signal maps to an event; then
+``    event EVENT owner-member MEMBER`` when the signal maps to an event
+(``MEMBER`` is ``a|b`` for alternatives, ``none`` when the event names no
+owner); then
 the usual ``if``/``feature`` lines.
 """
 
@@ -113,7 +115,8 @@ class _DumpVisitor(Visitor):
         arg = s.arg_type.name if s.arg_type else None
         self.out.append(f"signal {s.name} {s.owner.name} {arg}")
         if s.event is not None:
-            self.out.append(f"    event {s.event.name} owner-member {s.owner_member}")
+            members = "|".join(s.owner_members) or "none"
+            self.out.append(f"    event {s.event.name} owner-member {members}")
         self._if(s.ifcond)
         self._features(s.features)
 

@@ -387,11 +387,47 @@ def check_event(expr: dict[str, object], info: SourceInfo, pragma: Pragma) -> No
         check_type_name_or_implicit(args, info, "'data'", None, pragma)
 
 
+_PATH_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_+-]*$")
+
+
+def split_alternatives(text: str) -> list[str]:
+    """``'device|id'`` -> ``['device', 'id']``: members tried in turn."""
+    return text.split("|")
+
+
+def check_member_path(path: object, info: SourceInfo, source: str) -> None:
+    """Check one ``named-by`` path: ``ROOT.MEMBER(.MEMBER)*``, the last one maybe ``A|B``.
+
+    :raises SchemaError: *path* is not a string of that form.
+    """
+    if not isinstance(path, str):
+        raise _err(info, f"{source} must be a string, such as 'query-jobs.returns.id'")
+    segments = path.split(".")
+    if len(segments) < 2:
+        raise _err(
+            info,
+            f"{source} '{path}' names no member\n"
+            "A path is a command or event, then member names: 'eject.id', 'query-jobs.returns.id'.",
+        )
+    *inner, last = segments
+    for seg in inner + split_alternatives(last):
+        if not _PATH_SEGMENT.match(seg):
+            raise _err(info, f"{source} '{path}' has an invalid name '{seg}'")
+    if any("|" in seg for seg in inner):
+        raise _err(info, f"{source} '{path}': only the last member may have alternatives ('a|b')")
+
+
 def check_handle(expr: dict[str, object], info: SourceInfo, pragma: Pragma) -> None:
     """:raises SchemaError: *expr* is not a valid ``handle``."""
     data = expr["data"]
     if not isinstance(data, str):
         raise _err(info, "'data' should be a type name")
+    named_by = expr.get("named-by")
+    if named_by is not None:
+        if not isinstance(named_by, list) or not named_by:
+            raise _err(info, "'named-by' must be a non-empty array of member paths")
+        for path in named_by:
+            check_member_path(path, info, "'named-by' path")
 
 
 def check_signal(expr: dict[str, object], info: SourceInfo, pragma: Pragma) -> None:
@@ -401,15 +437,27 @@ def check_signal(expr: dict[str, object], info: SourceInfo, pragma: Pragma) -> N
     owner = expr["owner"]
     if not isinstance(owner, str):
         raise _err(info, "'owner' should be a type name")
-    check_type_name_or_implicit(expr.get("data"), info, "'data'", name, pragma)
+    data = expr.get("data")
     event = expr.get("event")
     member = expr.get("owner-member")
+    if isinstance(data, list):
+        # Names of the event's members: the signal carries them, with the event's types.
+        if event is None:
+            raise _err(info, "'data' as a list of member names needs an 'event'")
+        for m in data:
+            if not isinstance(m, str) or not _PATH_SEGMENT.match(m):
+                raise _err(info, f"'data' list must contain member names of event '{event}'")
+    else:
+        check_type_name_or_implicit(data, info, "'data'", name, pragma)
     if event is not None and not isinstance(event, str):
         raise _err(info, "'event' should be an event name")
-    if member is not None and not isinstance(member, str):
-        raise _err(info, "'owner-member' should be a member name")
-    if (event is None) != (member is None):
-        raise _err(info, "'event' and 'owner-member' must be given together")
+    if member is not None:
+        if not isinstance(member, str) or not all(
+            _PATH_SEGMENT.match(m) for m in split_alternatives(member)
+        ):
+            raise _err(info, "'owner-member' should be a member name, or names separated by '|'")
+        if event is None:
+            raise _err(info, "'owner-member' needs an 'event'")
 
 
 _KEYS: dict[str, tuple[list[str], list[str]]] = {
@@ -433,7 +481,7 @@ _KEYS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "event": (["event"], ["data", "boxed", "if", "features"]),
-    "handle": (["handle", "data"], ["if", "features"]),
+    "handle": (["handle", "data"], ["named-by", "if", "features"]),
     "signal": (["signal", "owner"], ["data", "event", "owner-member", "if", "features"]),
 }
 

@@ -31,7 +31,7 @@ class HandleType(Type):
     :ivar data: the scalar's built-in type (``str`` or an integer type).
     """
 
-    __slots__ = ("_data_name", "data")
+    __slots__ = ("_data_name", "data", "named_by")
 
     data: BuiltinType
 
@@ -43,9 +43,13 @@ class HandleType(Type):
         ifcond: IfCond | None,
         features: list[Feature] | None,
         data: str,
+        named_by: list[str] | None = None,
     ) -> None:
         super().__init__("handle", name, info, doc, ifcond, features)
         self._data_name = data
+        #: ``named-by`` paths (overlays only): members of the server's
+        #: commands and events that are this handle on the wire.
+        self.named_by: list[str] = list(named_by or [])
 
     @property
     def data_name(self) -> str:
@@ -61,6 +65,11 @@ class HandleType(Type):
                 f"handle's 'data' cannot take {data.describe()}\nValid types are {valid}.",
             )
         self.data = data
+        if self.named_by and not schema.overlay:
+            raise SchemaError(
+                self.info,
+                "'named-by' is only allowed in an overlay, which is merged with a server's schema",
+            )
 
     def json_type(self) -> str:
         return self.data.json_type()
@@ -75,7 +84,14 @@ class Signal(Entity):
     :ivar owner: the handle type that owns the signal.
     :ivar arg_type: the signal's data (``None`` when it has none).
     :ivar event: the QMP event a client can emulate the signal from.
-    :ivar owner_member: the member of :attr:`event` that names the owner.
+    :ivar owner_member: the member of :attr:`event` that names the owner
+        (the first of :attr:`owner_members`), or None.
+    :ivar owner_members: the members of :attr:`event` tried in turn for the
+        owner: the first present, non-empty one names it (``'device|id'``).
+        Empty when the event names no owner: then the owner is the session's
+        object whose value is empty (``""``, or ``0`` for an integer handle).
+    :ivar data_names: in overlays, the event members the signal carries
+        (``'data': ['status']``), with the server's types; else None.
     """
 
     __slots__ = (
@@ -83,9 +99,11 @@ class Signal(Entity):
         "_event_name",
         "_owner_name",
         "arg_type",
+        "data_names",
         "event",
         "owner",
         "owner_member",
+        "owner_members",
     )
 
     owner: HandleType
@@ -101,6 +119,7 @@ class Signal(Entity):
         arg_type: str | None,
         event: str | None,
         owner_member: str | None,
+        data_names: list[str] | None = None,
     ) -> None:
         super().__init__("signal", name, info, doc, ifcond, features)
         self._owner_name = owner
@@ -108,7 +127,9 @@ class Signal(Entity):
         self._event_name = event
         self.arg_type: ObjectType | None = None
         self.event: Event | None = None
-        self.owner_member = owner_member
+        self.owner_members: tuple[str, ...] = tuple(owner_member.split("|")) if owner_member else ()
+        self.owner_member = self.owner_members[0] if self.owner_members else None
+        self.data_names = data_names
 
     @property
     def owner_name(self) -> str:
@@ -121,6 +142,12 @@ class Signal(Entity):
     def check(self, schema: Schema) -> None:
         super().check(schema)
         self.owner = self._lookup(schema, "owner", self._owner_name, HandleType, "type", "a handle type")
+        if self.data_names is not None and not schema.overlay:
+            raise SchemaError(
+                self.info,
+                "'data' as a list of member names is only allowed in an overlay; "
+                "give the members and their types",
+            )
         if self._arg_type_name:
             typ = schema.resolve_type(self._arg_type_name, self.info, "signal's 'data'")
             if not isinstance(typ, ObjectType) or typ.variants:
@@ -145,32 +172,33 @@ class Signal(Entity):
 
         :raises SchemaError: the event or its owner member does not fit.
         """
-        if self._event_name is None or self.owner_member is None:
-            return
+        if self._event_name is None or schema.overlay:
+            return  # an overlay's events are the server's: checked when merged
         ev = self._lookup(schema, "event", self._event_name, Event, "event", "an event")
         ev_members = {m.name: m for m in ev.arg_type.members} if ev.arg_type else {}
         names = ", ".join(f"'{n}'" for n in ev_members) or "none"
-        om = ev_members.get(self.owner_member)
-        if om is None:
-            raise SchemaError(
-                self.info,
-                f"'owner-member' '{self.owner_member}' is not a member of event "
-                f"'{ev.name}'\nIts members are {names}.",
-            )
         owner = self.owner
-        if not (om.type is owner or om.type.name == "str" or om.type is owner.data):
-            raise SchemaError(
-                self.info,
-                f"'owner-member' '{self.owner_member}' of event '{ev.name}' has type "
-                f"'{om.type.name}', but must have type 'str' or '{owner.name}'",
-            )
-        if om.optional:
-            raise SchemaError(
-                self.info,
-                f"'owner-member' '{self.owner_member}' of event '{ev.name}' must not be optional",
-            )
+        for i, member in enumerate(self.owner_members):
+            om = ev_members.get(member)
+            if om is None:
+                raise SchemaError(
+                    self.info,
+                    f"'owner-member' '{member}' is not a member of event "
+                    f"'{ev.name}'\nIts members are {names}.",
+                )
+            if not (om.type is owner or om.type.name == "str" or om.type is owner.data):
+                raise SchemaError(
+                    self.info,
+                    f"'owner-member' '{member}' of event '{ev.name}' has type "
+                    f"'{om.type.name}', but must have type 'str' or '{owner.name}'",
+                )
+            if om.optional and i == len(self.owner_members) - 1:
+                raise SchemaError(
+                    self.info,
+                    f"'owner-member' '{member}' of event '{ev.name}' must not be optional",
+                )
         for m in self.arg_type.members if self.arg_type else []:
-            if m.name == self.owner_member:
+            if m.name in self.owner_members:
                 raise SchemaError(
                     self.info,
                     f"member '{m.name}' is the 'owner-member' of event '{ev.name}'; "

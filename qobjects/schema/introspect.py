@@ -20,8 +20,9 @@ Two meta-types extend QEMU's:
 ``signal``
     ``{"name": "IO_ERROR", "meta-type": "signal", "owner": "Blockdev",
     "arg-type": "5", "event": "BLOCK_IO_ERROR", "owner-member": "device"}``;
-    ``event`` and ``owner-member`` are present when the signal maps to an
-    event. Signal entries follow the commands and events, in schema order;
+    ``event`` is present when the signal maps to an event, with
+    ``owner-member`` unless the event names no owner (``a|b``: the first
+    present, non-empty member of the two). Signal entries follow the commands and events, in schema order;
     the owner's handle type is listed like any used type.
 """
 
@@ -130,7 +131,8 @@ class _Introspector:
                 }
                 if ent.event is not None:
                     obj["event"] = ent.event.name
-                    obj["owner-member"] = ent.owner_member
+                    if ent.owner_members:
+                        obj["owner-member"] = "|".join(ent.owner_members)
                 self.tree(ent.name, "signal", obj, ent.features)
         i = 0
         while i < len(self.used):

@@ -126,12 +126,18 @@ class Schema:
     :ivar pragma: the pragma settings.
     """
 
-    def __init__(self, parsed: ParseResult, fname: str) -> None:
+    def __init__(self, parsed: ParseResult, fname: str, *, overlay: bool = False) -> None:
         """Build and check the model of *parsed*.
+
+        An *overlay* declares handles and signals for a server whose own
+        schema comes from introspection: its signals' events and its
+        ``named-by`` paths are checked when it is merged with that schema
+        (:mod:`qobjects.qmp.introspect`), not here.
 
         :raises SchemaError: the schema is invalid.
         """
         self.fname = fname
+        self.overlay = overlay
         self.docs: list[Doc] = parsed.docs
         self.pragma: Pragma = parsed.pragma
         check_exprs(parsed.exprs, self.pragma)
@@ -442,12 +448,17 @@ class Schema:
             )
         elif meta == "handle":
             self._def_entity(
-                HandleType(data["handle"], info, doc, ifcond, features, data["data"])
+                HandleType(
+                    data["handle"], info, doc, ifcond, features, data["data"], data.get("named-by")
+                )
             )
         else:
             name = data["signal"]
             owner = data["owner"]
             args = data.get("data")
+            data_names = None
+            if isinstance(args, list):
+                data_names, args = list(args), None
             if isinstance(args, dict):
                 args = self._make_implicit_object_type(
                     f"q_obj_{owner}-{name}-arg",
@@ -467,6 +478,7 @@ class Schema:
                     args,
                     data.get("event"),
                     data.get("owner-member"),
+                    data_names,
                 )
             )
 

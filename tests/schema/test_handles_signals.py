@@ -78,7 +78,28 @@ def test_handle_errors() -> None:
     check_error("{ 'handle': 'lower', 'data': 'str' }", "name of handle must use CamelCase", 1)
     check_error(
         "{ 'handle': 'Hh', 'data': 'str', 'x': 1 }".replace("1", "true"),
-        "handle has unknown key 'x'\nValid keys are 'data', 'features', 'handle', 'if'.",
+        "handle has unknown key 'x'\nValid keys are 'data', 'features', 'handle', 'if', 'named-by'.",
+        1,
+    )
+    check_error(
+        "{ 'handle': 'Job', 'data': 'str', 'named-by': [ 'query-jobs.returns.id' ] }",
+        "'named-by' is only allowed in an overlay, which is merged with a server's schema",
+        1,
+    )
+    check_error(
+        "{ 'handle': 'Job', 'data': 'str', 'named-by': [ 'query-jobs' ] }",
+        "'named-by' path 'query-jobs' names no member\n"
+        "A path is a command or event, then member names: 'eject.id', 'query-jobs.returns.id'.",
+        1,
+    )
+    check_error(
+        "{ 'handle': 'Job', 'data': 'str', 'named-by': [ 'a|b.c' ] }",
+        "'named-by' path 'a|b.c' has an invalid name 'a|b'",
+        1,
+    )
+    check_error(
+        "{ 'handle': 'Job', 'data': 'str', 'named-by': 'x.y' }",
+        "'named-by' must be a non-empty array of member paths",
         1,
     )
     check_error(
@@ -217,13 +238,31 @@ def test_signal_redefined() -> None:
         ("{ 'signal': 'S' }", "signal misses key 'owner'", 1),
         ("{ 'signal': 'lower', 'owner': 'Blockdev' }", "name of signal must not use lowercase or '-'", 1),
         (
-            "{ 'signal': 'S', 'owner': 'Blockdev', 'event': 'BLOCK_IO_ERROR' }",
-            "'event' and 'owner-member' must be given together",
+            "{ 'signal': 'S', 'owner': 'Blockdev', 'owner-member': 'device' }",
+            "'owner-member' needs an 'event'",
             1,
         ),
         (
-            "{ 'signal': 'S', 'owner': 'Blockdev', 'owner-member': 'device' }",
-            "'event' and 'owner-member' must be given together",
+            "{ 'signal': 'S', 'owner': 'Blockdev', 'event': 'BLOCK_IO_ERROR', 'owner-member': 'a.b' }",
+            "'owner-member' should be a member name, or names separated by '|'",
+            1,
+        ),
+        (
+            "{ 'signal': 'S', 'owner': 'Blockdev', 'event': 'BLOCK_IO_ERROR',\n"
+            "  'owner-member': 'device|nope' }",
+            "'owner-member' 'nope' is not a member of event 'BLOCK_IO_ERROR'\n"
+            "Its members are 'device', 'operation', 'reason'.",
+            1,
+        ),
+        (
+            "{ 'signal': 'S', 'owner': 'Blockdev', 'event': 'BLOCK_IO_ERROR', 'data': ['operation'] }",
+            "'data' as a list of member names is only allowed in an overlay; "
+            "give the members and their types",
+            1,
+        ),
+        (
+            "{ 'signal': 'S', 'owner': 'Blockdev', 'data': ['operation'] }",
+            "'data' as a list of member names needs an 'event'",
             1,
         ),
         (

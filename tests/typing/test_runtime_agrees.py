@@ -70,8 +70,8 @@ def test_commands_check_arguments_before_sending(dev: Any) -> None:
     session = AsyncSession("unix:/nowhere", qobjects.default_namespace())
 
     async def main() -> None:
-        with pytest.raises(WrongType, match="Blockdev"):
-            await session.block_passwd(device="ide0-hd0", password="x")
+        with pytest.raises(WrongType, match="Blockdev or str"):
+            await session.block_passwd(device=7, password="x")
         with pytest.raises(WrongType):
             await session.eject(device=dev, force="yes")
         with pytest.raises(ValidationError):
