@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,11 @@ def test_api_page_lists_every_public_name() -> None:
     text = gen_api.generate()
     for name in qobjects.__all__:
         assert f"## {name}\n" in text
+
+
+def test_index_links_every_page_of_the_nav() -> None:
+    nav = re.findall(r"^  - [^:]+: (\S+\.md)$", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
+    assert "typing.md" in nav
+    index = (ROOT / "docs" / "index.md").read_text()
+    missing = [page for page in nav if page != "index.md" and f"]({page})" not in index]
+    assert not missing, f"docs/index.md does not link {missing}"
