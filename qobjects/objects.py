@@ -558,7 +558,10 @@ class Namespace:
 
     def command_by_py(self, name: str) -> CommandSpec | None:
         """The command whose Python name is *name* (``query_block``)."""
-        return next((c for c in self.commands.values() if c.py == name), None)
+        table: dict[str, CommandSpec] | None = self.__dict__.get("_by_py")
+        if table is None:
+            table = self.__dict__["_by_py"] = {c.py: c for c in self.commands.values()}
+        return table.get(name)
 
     def emulation_table(self) -> dict[str, list[Emulation]]:
         """For each event, the signals a client emulates from it (compatibility mode).

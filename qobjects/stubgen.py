@@ -45,7 +45,7 @@ from qobjects.schema import (
     load_schema,
 )
 
-__all__ = ["add_stubgen", "generate", "run_stubgen", "write_stubs"]
+__all__ = ["add_stubgen", "generate", "run_stubgen", "write_server_stubs", "write_stubs"]
 
 #: Signals with at most this many data members get an overload for every
 #: subset of members (shorter slots); larger ones only owner-only and full.
@@ -276,10 +276,12 @@ SESSION_NAMES = frozenset(
 class _Generator:
     """One stub module for one schema."""
 
-    def __init__(self, schema: Schema, *, package: bool, source: str) -> None:
+    def __init__(self, schema: Schema, *, package: bool, source: str, literal_enums: bool = False) -> None:
         self.schema = schema
         self.package = package
         self.source = source
+        # A server's enums decode to plain strings (qobjects.qmp.introspect).
+        self.literal_enums = literal_enums
         self.out: list[str] = []
         self.aliases: list[str] = []
         self.names: dict[str, str] = {}  # QAPI type name -> Python name
@@ -315,6 +317,8 @@ class _Generator:
             return self._q(name, shadow)
         if isinstance(t, EnumType):
             name = self._q(self.names[t.name], shadow)
+            if self.literal_enums and not inp:
+                return f"_{self.names[t.name].lstrip('_')}_Values"
             return f"_{self.names[t.name].lstrip('_')}_In" if inp else name
         if isinstance(t, AlternateType):
             py = self.names[t.name]
@@ -395,6 +399,8 @@ class _Generator:
         py = self.names[ent.name]
         values = ", ".join(repr(m.name) for m in ent.members)
         self.aliases.append(f"_{py.lstrip('_')}_In: TypeAlias = {py} | Literal[{values}]")
+        if self.literal_enums:
+            self.aliases.append(f"_{py.lstrip('_')}_Values: TypeAlias = Literal[{values}]")
         self.emit("", *(["@type_check_only"] if py.startswith("_") else []), f"class {py}(enum.StrEnum):")
         self.doc(ent, "    ", f"QAPI enum {ent.name}.")
         for m in ent.members:
@@ -484,11 +490,12 @@ class _Generator:
                 self.aliases.append(alias)
 
     def _init(self, params: Sequence[_Param], head: str, ret: str, indent: str = "    ") -> None:
-        if not params:
-            self.emit(f"{indent}{head}) -> {ret}: ...")
-            return
         func, first = head.split("(")
+        # BoundSignal.emit_async takes **data: a signal's own members narrow it.
         note = "  # type: ignore[override]" if func.endswith("emit_async") else ""
+        if not params:
+            self.emit(f"{indent}{head}) -> {ret}: ...{note}")
+            return
         self.emit(f"{indent}{func}({note}", f"{indent}    {first},", f"{indent}    *,")
         self.emit(*(f"{indent}    {p.text()}," for p in params))
         self.emit(f"{indent}) -> {ret}: ...")
@@ -557,8 +564,12 @@ class _Generator:
     def _connect_overloads(
         self, name: str, typevars: list[tuple[str, str]], tail: str, *, decorator: bool
     ) -> None:
+        # One slot shape (a signal without data) and no decorator form: no overloads.
+        single = len(typevars) == 1 and not decorator
         for tv, _ in typevars:
-            self.emit("    @overload", f"    def {name}(self, slot: {tv}{tail}) -> _Connection[{tv}]: ...")
+            if not single:
+                self.emit("    @overload")
+            self.emit(f"    def {name}(self, slot: {tv}{tail}) -> _Connection[{tv}]: ...")
         if decorator:
             connector = typevars[0][0].removesuffix("_F") + "_Connector"
             self.emit("    @overload", f"    def {name}(self, slot: None = ...{tail}) -> {connector}: ...")
@@ -595,7 +606,14 @@ class _Generator:
             return []
         if cmd.arg_type.variants is not None:
             return None
-        return self.params(cmd.arg_type.members)
+        params = self.params(cmd.arg_type.members)
+        for i, m in enumerate(cmd.arg_type.members):
+            if isinstance(m.type, HandleType):
+                # A command takes a handle or its plain value.
+                scalar = "str" if m.type.data.name == "str" else "int"
+                ann = f"{self.names[m.type.name]} | {scalar}" + (" | None" if m.optional else "")
+                params[i] = _Param(params[i].py, ann, m.optional)
+        return params
 
 
 def _clash(m: ObjectMember, union: bool) -> str:
@@ -627,15 +645,19 @@ def _reexports() -> list[str]:
     return lines
 
 
-def generate(schema: Schema, *, package: bool = False, source: str = "") -> str:
+def generate(schema: Schema, *, package: bool = False, source: str = "", literal_enums: bool = False) -> str:
     """The text of the stub module for *schema*.
 
     :param package: the ``qobjects/__init__.pyi`` of the default schema (public
         API re-exported), rather than a standalone module.
     :param source: the schema file name for the header.
+    :param literal_enums: enum values are produced as plain strings (a
+        server's schema read by introspection): typed as ``Literal[...]``.
     :raises ValueError: a type name clashes with a name the stub defines.
     """
-    return _Generator(schema, package=package, source=source or os.path.basename(schema.fname)).generate()
+    return _Generator(
+        schema, package=package, source=source or os.path.basename(schema.fname), literal_enums=literal_enums
+    ).generate()
 
 
 STUB_PACKAGE = "qobjects-stubs"
@@ -688,6 +710,14 @@ def add_stubgen(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("schema", nargs="?", metavar="SCHEMA", help="schema file (default: the bundled one)")
     parser.add_argument(
+        "--from",
+        dest="from_address",
+        metavar="ADDRESS",
+        help="a running QMP server (unix:PATH, tcp:HOST:PORT): stubs for its own schema "
+        "(query-qmp-schema) with the bundled QEMU overlay, as DIR/NAME.pyi (NAME: --module, "
+        "default qmp_server)",
+    )
+    parser.add_argument(
         "-o", "--output", default="stubs", metavar="DIR", help="output directory (default: stubs)"
     )
     parser.add_argument(
@@ -704,6 +734,40 @@ def run_stubgen(args: argparse.Namespace) -> int:
     module = getattr(args, "module", None)
     if module is not None and not module.isidentifier():
         raise SystemExit(f"qobjects stubgen: --module {module!r} is not a Python identifier")
-    target = write_stubs(args.schema, args.output, module)
+    address = getattr(args, "from_address", None)
+    if address is not None:
+        if args.schema is not None:
+            raise SystemExit("qobjects stubgen: give SCHEMA or --from ADDRESS, not both")
+        target = write_server_stubs(address, args.output, module or "qmp_server")
+    else:
+        target = write_stubs(args.schema, args.output, module)
     print(target)
     return 0
+
+
+def write_server_stubs(address: str, output: str | os.PathLike[str], module: str) -> Path:
+    """Write ``OUTPUT/<module>.pyi`` for the schema of the server at *address*.
+
+    :raises ConnectionLost: the server cannot be reached.
+    :raises SchemaError: the server's schema cannot be read.
+    """
+    import qobjects
+    from qobjects.errors import SchemaError
+    from qobjects.qmp.client import connect
+    from qobjects.qmp.introspect import server_namespace
+    from qobjects.qmp.schema_text import server_schema
+
+    with connect(address, namespace=qobjects.default_namespace()) as session:
+        if session.explicit:
+            raise SchemaError(
+                None,
+                f"{address} is a qobjects server: generate stubs from its schema file instead",
+            )
+        info = session.execute_raw("query-qmp-schema")
+    ns = server_namespace(info)
+    text = generate(server_schema(ns, address), source=address, literal_enums=True)
+    target = Path(output, f"{module}.pyi")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    return target

@@ -103,7 +103,7 @@ lamp.recolored.emit(color="blue")  # E: not a Color
 lamp.recolord.emit(color="red")  # E: misspelt signal
 session = connect("unix:x")
 session.set_colour(lamp=lamp, color="red")  # E: misspelt command
-session.set_color(lamp="desk", color=Color.red)  # E: a str is not a Lamp
+session.set_color(lamp=7, color=Color.red)  # E: an int is neither a Lamp nor its value
 info: LampInfo = session.query_lamps()  # E: a list is not a LampInfo
 """
 

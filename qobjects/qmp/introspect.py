@@ -33,7 +33,8 @@ an object branch of alternate ``A``  ``A`` + ``Object`` (``Enum``, ``Array``...)
 ==================================== ======================================
 
 A list is named like its element. Should two types get one name, the later
-one gets its number appended (``Name_17``). Built-in types are Python's own
+one gets its number appended (``Name17``); a name that would end in
+``List`` ends in ``ListValue``. Built-in types are Python's own
 (``str``, ``int``, ``float``, ``bool``, ``None``, ``object``), and every
 integer type accepts 64-bit values, since introspection does not tell them
 apart. Handle types are the overlay's classes.
@@ -201,7 +202,7 @@ class ServerNamespace(Namespace):
         self._handles: dict[str, type[Handle]] = {}
         self._table: dict[str, list[Emulation]] = {}
         self.codecs = self._codecs
-        self._by_py: dict[str, str] | None = None
+        self._py_names: dict[str, str] | None = None
         self._all_names: dict[str, str] | None = None
         self.commands = _LazyMap(lambda: self._names_of("command"), self._command)
         self.events = _LazyMap(lambda: self._names_of("event"), self._event)
@@ -385,9 +386,9 @@ class ServerNamespace(Namespace):
         entry = self.info.get(qapi)
         if entry is None or entry.get("meta-type") != "command":
             # Commands named with '_' (block_resize) or mixed: one index, built once.
-            if self._by_py is None:
-                self._by_py = {py_name(n): n for n in self._names_of("command")}
-            found = self._by_py.get(name)
+            if self._py_names is None:
+                self._py_names = {py_name(n): n for n in self._names_of("command")}
+            found = self._py_names.get(name)
             if found is None:
                 return None
             qapi = found
@@ -623,11 +624,13 @@ class ServerNamespace(Namespace):
             else:
                 name = self._prefix(parent) + _camel(str(role))
         if not name.isidentifier():
-            name = "T" + re.sub(r"\W", "_", name)
+            name = "T" + re.sub(r"\W", "", name)
+        if name.endswith("List"):
+            name += "Value"  # names ending in List are the schema language's arrays
         if entry.get("meta-type") != "array":
             other = self._taken.get(name)
             if other is not None and other != tname:
-                name = f"{name}_{tname}"
+                name = f"{name}{tname}"
             self._taken[name] = tname
         self._names[tname] = name
         return name

@@ -593,7 +593,7 @@ class AsyncSession:
     async def block_passwd(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         password: str,
     ) -> None:
         """Set the password of an encrypted block device.
@@ -607,7 +607,7 @@ class AsyncSession:
     async def eject(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         force: bool | None = ...,
     ) -> None:
         """Eject the medium of a removable block device.
@@ -621,7 +621,7 @@ class AsyncSession:
     async def blockdev_open_tray(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         force: bool | None = ...,
     ) -> None:
         """Open the tray of a removable block device.  If the guest locked
@@ -636,7 +636,7 @@ class AsyncSession:
     async def blockdev_close_tray(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
     ) -> None:
         """Close the tray of a removable block device.
 
@@ -647,7 +647,7 @@ class AsyncSession:
     async def x_inject_io_error(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         operation: _IoOperationType_In,
         action: _BlockErrorAction_In,
     ) -> None:
@@ -781,7 +781,7 @@ class Session:
     def block_passwd(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         password: str,
     ) -> None:
         """Set the password of an encrypted block device.
@@ -795,7 +795,7 @@ class Session:
     def eject(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         force: bool | None = ...,
     ) -> None:
         """Eject the medium of a removable block device.
@@ -809,7 +809,7 @@ class Session:
     def blockdev_open_tray(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         force: bool | None = ...,
     ) -> None:
         """Open the tray of a removable block device.  If the guest locked
@@ -824,7 +824,7 @@ class Session:
     def blockdev_close_tray(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
     ) -> None:
         """Close the tray of a removable block device.
 
@@ -835,7 +835,7 @@ class Session:
     def x_inject_io_error(
         self,
         *,
-        device: Blockdev,
+        device: Blockdev | str,
         operation: _IoOperationType_In,
         action: _BlockErrorAction_In,
     ) -> None:

@@ -132,7 +132,7 @@ def signals(dev: Blockdev) -> None:
 
 
 def commands(session: Session, dev: Blockdev) -> None:
-    session.block_passwd(device="ide0-hd0", password="x")  # E: Argument "device" to "block_passwd" of "Session" has incompatible type "str"; expected "Blockdev"
+    session.block_passwd(device=7, password="x")  # E: Argument "device" to "block_passwd" of "Session" has incompatible type "int"; expected "Blockdev | str"
     session.eject(device=dev, force="yes")  # E: Argument "force" to "eject" of "Session" has incompatible type "str"; expected "bool | None"
     session.eject()  # E: Missing named argument "device" for "eject" of "Session"
     session.query_blok()  # E: "Session" has no attribute "query_blok"; maybe "query_block"?

@@ -1,0 +1,183 @@
+"""Against real QEMU: the session speaks the server's own schema, with the QEMU overlay."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import qobjects
+from qobjects.errors import WrongType
+from qobjects.qmp.introspect import ServerNamespace, server_namespace
+
+QEMU = "qemu-system-x86_64"
+SHARED_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "qemu-qapi" / "schema" / "qapi-schema.json"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(QEMU) is None,
+    reason=f"{QEMU} is not installed (Debian: apt-get install qemu-system-x86)",
+)
+
+
+class Qemu:
+    """A QEMU process (no KVM: TCG) with a QMP socket, two unnamed cdroms and a USB tablet."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.path = tmp / "qmp.sock"
+        self.tmp = tmp
+        self.proc = subprocess.Popen(
+            [
+                QEMU, "-S", "-machine", "pc", "-accel", "tcg", "-nodefaults", "-display", "none",
+                "-qmp", f"unix:{self.path},server=on,wait=off",
+                "-device", "ide-cd,id=cdA", "-device", "ide-cd,id=cdB",
+                "-device", "qemu-xhci,id=xhci", "-device", "usb-tablet,id=tablet0,bus=xhci.0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not self.path.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                self.stop()
+                pytest.fail(f"QEMU did not start: {err}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+@pytest.fixture
+def qemu(tmp_path: Path) -> Iterator[Qemu]:
+    q = Qemu(tmp_path)
+    try:
+        yield q
+    finally:
+        q.stop()
+
+
+def open_session(qemu: Qemu) -> Any:
+    """A session on QEMU's own schema (read with one connection, used by the next)."""
+    with qobjects.connect(qemu.path, namespace=qobjects.default_namespace()) as probe:
+        info = probe.execute_raw("query-qmp-schema")
+    ns = server_namespace(info)
+    return qobjects.connect(qemu.path, namespace=ns)
+
+
+class Recorder:
+    """Collects slot calls, and waits for them (slots run in the session's thread)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.cond = threading.Condition()
+
+    def add(self, *call: Any) -> None:
+        with self.cond:
+            self.calls.append(call)
+            self.cond.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[tuple[Any, ...]]:
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.calls) >= n, timeout), self.calls
+            return list(self.calls)
+
+
+def test_query_status_and_version_skew(qemu: Qemu) -> None:
+    with open_session(qemu) as s:
+        ns: ServerNamespace = s.namespace
+        assert isinstance(ns, ServerNamespace)
+        status = s.query_status()
+        assert type(status).__name__ == "QueryStatusReturn"
+        assert status.running is False and status.status == "prelaunch"
+        # A command QEMU 7.2 has and the newer schema in ../shared lacks: it is the server's schema.
+        if SHARED_SCHEMA.exists():
+            shared = {c.name for c in qobjects.load_schema(SHARED_SCHEMA).commands()}
+            assert "x-query-opcount" not in shared and "query-audiodevs" in shared
+        opcount = s.x_query_opcount()
+        assert isinstance(opcount.human_readable_text, str)
+        with pytest.raises(AttributeError, match="query_audiodevs"):
+            s.query_audiodevs  # noqa: B018 (newer QEMUs only)
+        # Replies decode with this version's types (the newer schema's 'qom-type' is absent in 7.2).
+        cpus = s.query_cpus_fast()
+        assert cpus[0].cpu_index == 0 and cpus[0].target == "x86_64"
+
+
+def test_unnamed_cdroms_are_two_blockdevs_and_eject_takes_id(qemu: Qemu) -> None:
+    with open_session(qemu) as s:
+        ns = s.namespace
+        blocks = s.query_block()
+        assert [b.device.value for b in blocks] == ["cdA", "cdB"]  # backend "" -> qdev id
+        cd_a, cd_b = (b.device for b in blocks)
+        assert isinstance(cd_a, ns.Blockdev) and cd_a != cd_b
+        assert s.eject(id=cd_b) is None  # the handle...
+        assert s.blockdev_close_tray(id="cdB") is None  # ...or its plain value
+        with pytest.raises(WrongType, match="Blockdev or str"):
+            s.eject(id=3)
+        with pytest.raises(qobjects.QMPError, match="nope"):
+            s.eject(id="nope")
+
+
+def test_stubgen_from_qemu_then_mypy(qemu: Qemu, tmp_path: Path) -> None:
+    from tests.typing.mypy_run import run_mypy
+
+    out = tmp_path / "stubs"
+    subprocess.run(
+        [sys.executable, "-m", "qobjects", "stubgen", "--from", f"unix:{qemu.path}", "-o", str(out),
+         "--module", "qemu_schema"],
+        check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )  # fmt: skip
+    stub = (out / "qemu_schema.pyi").read_text(encoding="utf-8")
+    assert "class QueryStatusReturn(_Struct):" in stub and "def x_query_opcount(" in stub
+    program = '''\
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qemu_schema import Blockdev, Job, connect
+else:
+    from qobjects import connect
+
+
+def main(address: str) -> None:
+    with connect(address) as s:
+        status = s.query_status()
+        running: bool = status.running
+        print(running, status.status == "running")
+        for b in s.query_block():
+            dev: Blockdev = b.device
+            dev.tray_moved.connect(lambda owner, tray_open: print(owner.value, tray_open))
+        s.eject(id="cdA")
+        for info in s.query_jobs():
+            job: Job = info.id
+            s.job_cancel(id=job)
+        s.eject(id=3)  # E: Argument "id" to "eject" of "Session" has incompatible type "int"
+        s.query_audiodevs()  # E: "Session" has no attribute "query_audiodevs"
+        status.running = "yes"  # E: Incompatible types in assignment
+'''
+    work = tmp_path / "check"
+    work.mkdir()
+    (work / "qemu_schema.pyi").write_text(stub, encoding="utf-8")
+    report = run_mypy(work, {"use.py": program}, mypy_path=[work])
+    expected = {}
+    for i, line in enumerate(program.splitlines(), 1):
+        if "# E: " in line:
+            expected[("use.py", i)] = line.split("# E: ", 1)[1]
+    errors = report.errors  # the stub itself passes mypy --strict
+    assert set(errors) == set(expected), report.output
+    for key, fragment in expected.items():
+        assert any(fragment in msg for msg in errors[key]), (key, errors[key])
