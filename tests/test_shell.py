@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -267,6 +268,28 @@ def test_script_errors(demo_server: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_script_help(demo_server: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "qobjects", "shell", str(demo_server)],
+        input="help\nquery-version\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = (json.loads(line) for line in proc.stdout.splitlines())
+    answer = first["return"]
+    assert "connect SIGNAL HANDLE" in answer["help"]
+    assert "Signals: IO_ERROR (of Blockdev), TRAY_MOVED (of Blockdev)" in answer["help"]
+    assert "query-block" in answer["commands"] and "x-inject-io-error" in answer["commands"]
+    assert answer["signals"] == {
+        "IO_ERROR": {"owner": "Blockdev", "members": ["operation", "action"]},
+        "TRAY_MOVED": {"owner": "Blockdev", "members": ["tray-open"]},
+    }
+    assert "return" in second  # the shell goes on after help
+
+
 def test_script_events_flag(demo_server: Path) -> None:
     sh = ScriptShell(demo_server, "--events")
     sh.send("blockdev-open-tray device=ide1-cd0")
@@ -327,6 +350,62 @@ def test_interactive_completes_and_runs(demo_server: Path) -> None:
     assert result == [1]  # the eject failed
 
 
+def cli_transcript() -> list[str]:
+    """The interactive session shown in docs/cli.md."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    blocks: list[str] = re.findall(r"^```[a-z]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    return next(b for b in blocks if b.startswith("qmp> ")).splitlines()
+
+
+def test_the_documented_session_runs_as_shown(demo_server: Path) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.plain_text import PlainTextOutput
+
+    from qobjects.shell import run
+
+    transcript = cli_transcript()
+    keys: list[str] = []
+    for line in transcript:
+        if line.startswith("qmp> "):
+            typed = line[len("qmp> ") :]
+            if keys and keys[-1] == "\t":  # the line Tab completed: just Enter
+                keys.append("\r")
+            elif typed.endswith("<Tab>"):
+                keys += [typed.removesuffix("<Tab>"), "\t"]
+            else:
+                keys.append(typed + "\r")
+    printed = io.StringIO()
+    result: list[int] = []
+    with create_pipe_input() as pipe:
+        thread = threading.Thread(
+            target=lambda: result.append(
+                run(str(demo_server), interactive=True, events=True,  # events: as on a terminal
+                    prompt_input=pipe,
+                    prompt_output=PlainTextOutput(printed))
+            )
+        )
+        thread.start()
+        try:
+            for key in [*keys, "quit\r"]:
+                time.sleep(0.4)
+                pipe.send_text(key)
+            thread.join(20)
+        finally:
+            if thread.is_alive():
+                pipe.send_text("\x04")
+                thread.join(5)
+    assert result == [0], printed.getvalue()
+    out = [line.strip() for line in printed.getvalue().splitlines()]
+    position = 0
+    for want in transcript:
+        if want.startswith("qmp> ") or want.strip() == "...":
+            continue
+        pattern = ".*".join(re.escape(part) for part in want.strip().split("..."))
+        found = next((i for i in range(position, len(out)) if re.fullmatch(pattern, out[i])), None)
+        assert found is not None, f"docs/cli.md shows {want!r}; the shell printed:\n" + "\n".join(out)
+        position = found + 1
+
+
 # --- against QEMU ---------------------------------------------------------------------------
 
 
@@ -364,6 +443,7 @@ def test_script_against_qemu(qemu: Path) -> None:
         "blockdev-open-tray id=cdrom0",
         "query-nothing",
         "connect TRAY_MOVED cd0",
+        "help",
     ]
     proc = subprocess.run(
         [sys.executable, "-m", "qobjects", "shell", f"unix:{qemu}"],
@@ -380,6 +460,9 @@ def test_script_against_qemu(qemu: Path) -> None:
     assert replies[2] == {"return": {}}
     assert replies[3]["error"]["class"] == "CommandNotFound"
     assert replies[4]["error"]["class"] == "NoSignals"
+    assert replies[5]["return"]["signals"] == {}
+    assert "no signals" in replies[5]["return"]["help"]
+    assert "blockdev-open-tray" in replies[5]["return"]["commands"]
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
 

@@ -22,7 +22,9 @@ replies readably (``Blockdev("ide0-hd0")`` for a canonical handle), errors in
 colour, and signals and events live above the prompt. Otherwise each reply is
 one JSON line on stdout (``{"return": ...}`` or ``{"error": {"class": ...,
 "desc": ...}}``), and so is each signal (``{"signal": ..., "owner": ...,
-"connection": ID, "data": ...}``); the exit status is 1 if any line failed.
+"connection": ID, "data": ...}``); ``help`` answers ``{"return": {"help":
+TEXT, "commands": [...], "signals": {...}}}``. The exit status is 1 if any
+line failed.
 """
 
 from __future__ import annotations

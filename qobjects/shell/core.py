@@ -169,14 +169,26 @@ class Shell:
         elif isinstance(request, Builtin):
             if request.name == "quit":
                 return False
-            self.printer.info(self.help())
+            self.printer.help(self.help(), self.help_data())
         return True
 
     def help(self) -> str:
+        """The help text: the input syntax, and the signals the server has."""
         if not self.session.explicit:
             return HELP + "\n\nThis server has no signals (it does not accept set-explicit-handles)."
         sigs = ", ".join(f"{name} (of {owner})" for name, (owner, _) in self.info.signals.items())
         return HELP + f"\n\nSignals: {sigs or 'none'}"
+
+    def help_data(self) -> dict[str, object]:
+        """What ``help`` answers in a script: the text, the commands and the signals."""
+        signals = self.info.signals if self.session.explicit else {}
+        return {
+            "help": self.help(),
+            "commands": sorted(self.info.commands),
+            "signals": {
+                name: {"owner": owner, "members": members} for name, (owner, members) in signals.items()
+            },
+        }
 
     async def execute(self, command: str, arguments: dict[str, object]) -> None:
         try:

@@ -20,6 +20,7 @@ class Printer(Protocol):
     def signal(self, name: str, owner: object, connection: int, data: dict[str, object]) -> None: ...
     def connected(self, connection: int, signal: str, owner: object) -> None: ...
     def info(self, text: str) -> None: ...
+    def help(self, text: str, data: dict[str, object]) -> None: ...
 
 
 class JsonPrinter:
@@ -53,6 +54,9 @@ class JsonPrinter:
 
     def info(self, text: str) -> None:
         pass
+
+    def help(self, text: str, data: dict[str, object]) -> None:
+        self.reply(data)  # one line, like every other input line
 
 
 Fragments = list[tuple[str, str]]
@@ -161,6 +165,9 @@ class PrettyPrinter:
 
     def info(self, text: str) -> None:
         self._print([("class:info", text)])
+
+    def help(self, text: str, data: dict[str, object]) -> None:
+        self.info(text)
 
 
 # --- the shell ------------------------------------------------------------------------------
