@@ -516,5 +516,87 @@ def test_demo_directive_starts_the_demo_server(tmp_path: Path, workdir: Path) ->
     assert not (workdir / "qmp.sock").exists()  # the server was stopped and removed its socket
 
 
+
+# --- console blocks: `$ qobjects ...` runs and prints what the page shows ---------------------
+
+SHELLS = ("console", "sh", "shell", "bash", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A ``$`` line of a console block and the lines shown below it."""
+
+    where: str
+    command: str
+    expected: list[str]
+
+
+def commands() -> list[Command]:
+    found = []
+    for path in pages():
+        for block in extract(path, page_name(path)):
+            if block.lang not in SHELLS or "skip" in block.options:
+                continue
+            current: Command | None = None
+            for offset, line in enumerate(block.source.splitlines()):
+                if line.startswith("$ "):
+                    current = None
+                    if "qobjects" in line:
+                        current = Command(f"{block.page}:{block.line + offset}", line[2:], [])
+                        found.append(current)
+                elif current is not None:
+                    current.expected.append(line)
+    return found
+
+
+def matches(expected: str, line: str) -> bool:
+    """*line* as shown in the docs, with ``...`` for anything."""
+    pattern = ".*".join(re.escape(part) for part in expected.split("..."))
+    return re.fullmatch(pattern, line) is not None
+
+
+@pytest.fixture
+def demo_dir(workdir: Path) -> Iterator[Path]:
+    """A working directory where ``qobjects serve --demo --unix qmp.sock`` runs."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qobjects", "serve", "--demo", "--unix", "qmp.sock"],
+        cwd=workdir,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "serving the demo" in proc.stderr.readline()
+        yield workdir
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+
+
+def test_console_examples_are_found() -> None:
+    assert any("qobjects shell qmp.sock" in c.command for c in commands())
+    assert matches('{"return": [..., "type": "hd", ...]}', '{"return": [{"a": 1}, "type": "hd", "x": 2]}')
+    assert not matches('{"return": [...]}', '{"error": {}}')
+
+
+@pytest.mark.parametrize("example", commands(), ids=lambda c: c.where)
+def test_console_example_runs_as_shown(example: Command, demo_dir: Path) -> None:
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    proc = subprocess.run(
+        ["bash", "-c", example.command],
+        cwd=demo_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, f"{example.where}: {example.command}\n{proc.stderr}"
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(example.expected), f"{example.where}: printed\n{proc.stdout}"
+    for want, got in zip(example.expected, lines, strict=True):
+        assert matches(want, got), f"{example.where}: shows {want!r}, prints {got!r}"
+
+
 if __name__ == "__main__":  # the runner, in the page's own interpreter
     sys.exit(_main(sys.argv[1], sys.argv[2]))
