@@ -42,30 +42,14 @@ apart. Handle types are the overlay's classes.
 
 from __future__ import annotations
 
-import enum
 import functools
 import logging
 import re
 import weakref
-from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from qobjects.codecs import (
-    AnyCodec,
-    BoolCodec,
-    Codec,
-    IntCodec,
-    ListCodec,
-    MemberSpec,
-    NullCodec,
-    NumberCodec,
-    StrCodec,
-    compile_function,
-    compile_members,
-    member_params,
-    py_name,
-)
-from qobjects.errors import SchemaError, WrongType
+from qobjects.codecs import AnyCodec, Codec, ListCodec, MemberSpec, py_name
+from qobjects.errors import SchemaError
 from qobjects.objects import (
     Alternate,
     AlternateCodec,
@@ -81,6 +65,16 @@ from qobjects.objects import (
     UnionBase,
     owner_of,
 )
+from qobjects.qmp.introspect_classes import (
+    BUILTIN,
+    MODULE,
+    Checker,
+    LazyMap,
+    LazyUnion,
+    ServerEnumCodec,
+    ServerStruct,
+    TypeNames,
+)
 from qobjects.signals import Signal
 
 if TYPE_CHECKING:
@@ -92,7 +86,6 @@ __all__ = ["ServerNamespace", "qemu_overlay", "server_namespace"]
 
 log = logging.getLogger(__name__)
 
-_MODULE = "qobjects.server"
 _META_SUFFIX = {
     "object": "Object",
     "enum": "Enum",
@@ -112,61 +105,6 @@ def qemu_overlay() -> Schema:
 
 def _camel(name: str) -> str:
     return "".join(p[:1].upper() + p[1:].lower() for p in re.split(r"[-_.]", name) if p)
-
-
-class _WideInt(IntCodec):
-    """``int`` from introspection: any 64-bit integer, signed or not."""
-
-    def __init__(self) -> None:
-        super().__init__("int")
-        self.lo = -(2**63)
-        self.hi = 2**64 - 1
-
-
-_BUILTIN: dict[str, type[Codec]] = {
-    "string": StrCodec,
-    "int": _WideInt,
-    "number": NumberCodec,
-    "boolean": BoolCodec,
-    "null": NullCodec,
-    "value": AnyCodec,
-}
-
-
-class _LazyMap(Mapping[str, Any]):
-    """A read-only mapping whose values are made on first access."""
-
-    def __init__(self, keys: Callable[[], list[str]], make: Callable[[str], Any]) -> None:
-        self._get_keys = keys
-        self._keys: list[str] | None = None
-        self._known: frozenset[str] = frozenset()
-        self._make = make
-        self._made: dict[str, Any] = {}
-
-    def _all(self) -> list[str]:
-        if self._keys is None:
-            self._keys = self._get_keys()
-            self._known = frozenset(self._keys)
-        return self._keys
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._made.get(key)
-        if value is None:
-            if key not in self:
-                raise KeyError(key)
-            value = self._made[key] = self._make(key)
-        return value
-
-    def __contains__(self, key: object) -> bool:
-        if self._keys is None:
-            self._all()
-        return key in self._known
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
 
 
 class ServerNamespace(Namespace):
@@ -204,10 +142,10 @@ class ServerNamespace(Namespace):
         self.codecs = self._codecs
         self._py_names: dict[str, str] | None = None
         self._all_names: dict[str, str] | None = None
-        self.commands = _LazyMap(lambda: self._names_of("command"), self._command)
-        self.events = _LazyMap(lambda: self._names_of("event"), self._event)
-        self.handles = _LazyMap(lambda: [h.name for h in overlay.handles()], self._handle)
-        self.types = _LazyMap(lambda: list(_TypeNames(self)), self._type_by_name)
+        self.commands = LazyMap(lambda: self._names_of("command"), self._command)
+        self.events = LazyMap(lambda: self._names_of("event"), self._event)
+        self.handles = LazyMap(lambda: [h.name for h in overlay.handles()], self._handle)
+        self.types = LazyMap(lambda: list(TypeNames(self)), self._type_by_name)
         self._fit(overlay)
 
     def __repr__(self) -> str:
@@ -343,13 +281,13 @@ class ServerNamespace(Namespace):
 
     def _handle(self, name: str) -> type[Handle]:
         ent = next(h for h in self.schema.handles() if h.name == name)
-        scalar = _BUILTIN[ent.data.json_type()]()
+        scalar = BUILTIN[ent.data.json_type()]()
         doc = None if ent.doc is None else ent.doc.docstring()
         cls: type[Handle] = type(
             name,
             (Handle,),
             {
-                "__module__": _MODULE,
+                "__module__": MODULE,
                 "__doc__": doc or f"Handle {name}.",
                 "__handle_name__": name,
                 "_scalar": scalar,
@@ -418,7 +356,7 @@ class ServerNamespace(Namespace):
         ret_name = entry.get("ret-type")
         ret = self.codec(ret_name) if ret_name and ret_name != self._empty_name(ret_name) else None
         return CommandSpec(
-            name, py_name(name), args, arg_codec, ret, None, True, _Checker(args, f"command '{name}'")
+            name, py_name(name), args, arg_codec, ret, None, True, Checker(args, f"command '{name}'")
         )
 
     def _empty_name(self, tname: str) -> str | None:
@@ -431,7 +369,7 @@ class ServerNamespace(Namespace):
         entry = self.info[name]
         obj = self.info.get(entry["arg-type"], {})
         args = tuple(self._spec(m, obj["name"]) for m in obj.get("members", ()))
-        return EventSpec(name, args, None, _Checker(args, f"event '{name}'"))
+        return EventSpec(name, args, None, Checker(args, f"event '{name}'"))
 
     # --- types ----------------------------------------------------------------------
 
@@ -448,7 +386,7 @@ class ServerNamespace(Namespace):
         entry = self.info[tname]
         meta = entry["meta-type"]
         if meta == "builtin":
-            codec = _BUILTIN.get(entry["json-type"], AnyCodec)()
+            codec = BUILTIN.get(entry["json-type"], AnyCodec)()
         elif meta == "array":
             codec = ListCodec(self.codec(entry["element-type"]))
         elif meta == "enum":
@@ -464,19 +402,19 @@ class ServerNamespace(Namespace):
 
     def _enum(self, tname: str, entry: dict[str, Any]) -> Codec:
         values = entry.get("values") or [m["name"] for m in entry.get("members", ())]
-        return _ServerEnumCodec(self, tname, tuple(values))
+        return ServerEnumCodec(self, tname, tuple(values))
 
     def _object(self, tname: str, entry: dict[str, Any]) -> Codec:
         name = self.type_name(tname)
         variants = entry.get("variants")
         members = entry.get("members", [])
         own = tuple(dict.fromkeys(py_name(m["name"]) for m in members))
-        base: type[Struct] = _LazyUnion if variants else _ServerStruct
+        base: type[Struct] = LazyUnion if variants else ServerStruct
         cls: type[Struct] = type(
             name,
             (base,),
             {
-                "__module__": _MODULE,
+                "__module__": MODULE,
                 "__slots__": own,
                 "__doc__": f"Struct {name} of the server.",
                 "_where": name,
@@ -499,7 +437,7 @@ class ServerNamespace(Namespace):
             cls._tag_py = py_name(entry["tag"])  # type: ignore[attr-defined]
         return codec
 
-    def _branches(self, cls: type[_LazyUnion]) -> None:
+    def _branches(self, cls: type[LazyUnion]) -> None:
         entry = cls._entry
         base_specs = cls._specs
         names = {s.py for s in base_specs}
@@ -515,7 +453,7 @@ class ServerNamespace(Namespace):
                 f"{cls.__name__}_{py_name(case)}",
                 (cls,),
                 {
-                    "__module__": _MODULE,
+                    "__module__": MODULE,
                     "__slots__": tuple(s.py for s in extra),
                     "__doc__": f"Branch '{case}' of union {cls.__name__}.",
                     "_branch": case,
@@ -532,7 +470,7 @@ class ServerNamespace(Namespace):
     def _alternate(self, tname: str, entry: dict[str, Any]) -> Codec:
         name = self.type_name(tname)
         cls: type[Alternate] = type(
-            name, (Alternate,), {"__module__": _MODULE, "__doc__": f"Alternate {name} of the server."}
+            name, (Alternate,), {"__module__": MODULE, "__doc__": f"Alternate {name} of the server."}
         )
         codec = AlternateCodec(cls)
         self._codecs[tname] = codec
@@ -540,9 +478,9 @@ class ServerNamespace(Namespace):
         return codec
 
     def _type_by_name(self, name: str) -> type:
-        tname = _TypeNames(self).lookup(name)
+        tname = TypeNames(self).lookup(name)
         codec = self.codec(tname)
-        assert isinstance(codec, (StructCodec, AlternateCodec, HandleCodec, _ServerEnumCodec))
+        assert isinstance(codec, (StructCodec, AlternateCodec, HandleCodec, ServerEnumCodec))
         return codec.cls
 
     # --- names ----------------------------------------------------------------------
@@ -634,180 +572,6 @@ class ServerNamespace(Namespace):
             self._taken[name] = tname
         self._names[tname] = name
         return name
-
-
-class _ServerEnumCodec(Codec):
-    """An enum of a server's schema: values are plain strings, checked against its values.
-
-    The enum class (``ns.types``) is made only when asked for; its members
-    are equal to these strings.
-    """
-
-    json_kind = "string"
-
-    def __init__(self, ns: ServerNamespace, tname: str, values: tuple[str, ...]) -> None:
-        self.ns = ns
-        self.tname = tname
-        self.values = values
-        self.known = frozenset(values)
-        self._cls: type[enum.StrEnum] | None = None
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.ns.type_name(self.tname)
-
-    @property
-    def cls(self) -> type[enum.StrEnum]:
-        """The enum class, made on first use."""
-        if self._cls is None:
-            cls = enum.StrEnum(  # type: ignore[misc]
-                self.name, [(py_name(v), v) for v in self.values], module=_MODULE
-            )
-            cls.__doc__ = f"Enum {self.name} of the server."
-            self._cls = cls
-        return self._cls
-
-    def annotation(self) -> Any:
-        return str
-
-    def check(self, value: object, where: str, member: str) -> Any:
-        if isinstance(value, str) and value in self.known:
-            return str(value)
-        if isinstance(value, str):
-            choices = ", ".join(repr(v) for v in self.values)
-            raise WrongType(where, member, f"{self.name} (one of {choices})", repr(value))
-        raise self.wrong(value, where, member)
-
-
-class _TypeNames:
-    """Every class name of a ServerNamespace (names them all, once)."""
-
-    def __init__(self, ns: ServerNamespace) -> None:
-        self.ns = ns
-
-    def _all(self) -> dict[str, str]:
-        ns = self.ns
-        cached = ns._all_names
-        if cached is None:
-            cached = {}
-            for e in ns.info_list:
-                if e.get("meta-type") in ("object", "enum", "alternate"):
-                    if ns._empty_name(e["name"]) is None:
-                        cached[ns.type_name(e["name"])] = e["name"]
-            for h in ns.schema.handles():
-                cached[h.name] = h.name
-            ns._all_names = cached
-        return cached
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._all()))
-
-    def lookup(self, name: str) -> str:
-        return self._all()[name]
-
-
-class _ServerStruct(Struct):
-    """A struct of a server's schema: fallback members are applied when decoding."""
-
-    __slots__ = ()
-    _fallbacks: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def __init__(self, **kwargs: Any) -> None:
-        cls = type(self)
-        init = _compile_init(cls)
-        init(self, **kwargs)
-
-    @classmethod
-    def from_json(cls, data: object, ctx: Any = None) -> Struct:
-        from qobjects.codecs import LOCAL
-
-        if cls._fallbacks and isinstance(data, dict):
-            data = _apply_fallbacks(cls._fallbacks, data)
-        return super().from_json(data, LOCAL if ctx is None else ctx)
-
-
-def _apply_fallbacks(
-    fallbacks: tuple[tuple[str, tuple[str, ...]], ...], data: dict[str, Any]
-) -> dict[str, Any]:
-    for member, alts in fallbacks:
-        if data.get(member) in (None, ""):
-            for alt in alts[1:]:
-                value = data.get(alt)
-                if value not in (None, ""):
-                    data = {**data, member: value}
-                    break
-    return data
-
-
-class _LazyUnion(UnionBase, _ServerStruct):
-    """A union of a server's schema: its branch classes are made on first use."""
-
-    __slots__ = ()
-    _ns: ServerNamespace
-    _entry: dict[str, Any]
-
-    @classmethod
-    def _ready(cls) -> None:
-        if "_variants" not in cls.__dict__:
-            cls._ns._branches(cls)
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if not cls._is_branch():
-            cls._ready()
-        return UnionBase.__new__(cls, *args, **kwargs)
-
-    @classmethod
-    def branches(cls) -> dict[str, type[UnionBase]]:
-        cls._ready()
-        return UnionBase.branches.__func__(cls)  # type: ignore[attr-defined,no-any-return]
-
-    @classmethod
-    def from_json(cls, data: object, ctx: Any = None) -> Struct:
-        from qobjects.codecs import LOCAL
-
-        ctx = LOCAL if ctx is None else ctx
-        if cls._is_branch():
-            if cls._fallbacks and isinstance(data, dict):
-                data = _apply_fallbacks(cls._fallbacks, data)
-            return Struct.from_json.__func__(cls, data, ctx)  # type: ignore[attr-defined,no-any-return]
-        cls._ready()
-        return UnionBase.from_json.__func__(cls, data, ctx)  # type: ignore[attr-defined,no-any-return]
-
-
-def _compile_init(cls: type[Struct]) -> Any:
-    """The checking ``__init__`` of *cls*, compiled on its first construction."""
-    init = cls.__dict__.get("_compiled_init")
-    if init is None:
-        ns: dict[str, Any] = {"_setattr": object.__setattr__}
-        specs = cls._specs
-        body = compile_members(specs, cls._where, ns)
-        body += [f"    _setattr(_q_self, {s.py!r}, {s.py})" for s in specs]
-        init = compile_function("__init__", "_q_self, " + member_params(specs), body, ns)
-        init.__qualname__ = f"{cls.__qualname__}.__init__"
-        cls._compiled_init = init  # type: ignore[attr-defined]
-    return init
-
-
-class _Checker:
-    """A command's argument check, compiled on first use."""
-
-    __slots__ = ("_fn", "_specs", "_where")
-
-    def __init__(self, specs: tuple[MemberSpec, ...], where: str) -> None:
-        self._specs = specs
-        self._where = where
-        self._fn: Any = None
-
-    def __call__(self, **kwargs: Any) -> dict[str, Any]:
-        fn = self._fn
-        if fn is None:
-            ns: dict[str, Any] = {}
-            specs = self._specs
-            as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
-            body = [*compile_members(specs, self._where, ns), f"    return {as_dict}"]
-            fn = self._fn = compile_function("check", member_params(specs), body, ns)
-        result: dict[str, Any] = fn(**kwargs)
-        return result
 
 
 def server_namespace(info: object, overlay: Schema | None = None, *, strict: bool = False) -> ServerNamespace:

@@ -1,0 +1,273 @@
+"""The classes behind :class:`~qobjects.qmp.introspect.ServerNamespace`, made on first use.
+
+Structs and unions of a server's schema (:class:`ServerStruct`,
+:class:`LazyUnion`: branch classes and ``__init__`` compiled on first use),
+its enums (:class:`ServerEnumCodec`: plain strings, checked), the lazy
+mappings a namespace exposes, and the codec of introspection's one ``int``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from qobjects.codecs import (
+    AnyCodec,
+    BoolCodec,
+    Codec,
+    IntCodec,
+    MemberSpec,
+    NullCodec,
+    NumberCodec,
+    StrCodec,
+    compile_function,
+    compile_members,
+    member_params,
+    py_name,
+)
+from qobjects.errors import WrongType
+from qobjects.objects import Struct, UnionBase
+
+if TYPE_CHECKING:
+    from qobjects.qmp.introspect import ServerNamespace
+
+__all__ = [
+    "BUILTIN",
+    "Checker",
+    "LazyMap",
+    "LazyUnion",
+    "ServerEnumCodec",
+    "ServerStruct",
+    "TypeNames",
+]
+
+MODULE = "qobjects.server"
+
+class WideInt(IntCodec):
+    """``int`` from introspection: any 64-bit integer, signed or not."""
+
+    def __init__(self) -> None:
+        super().__init__("int")
+        self.lo = -(2**63)
+        self.hi = 2**64 - 1
+
+
+BUILTIN: dict[str, type[Codec]] = {
+    "string": StrCodec,
+    "int": WideInt,
+    "number": NumberCodec,
+    "boolean": BoolCodec,
+    "null": NullCodec,
+    "value": AnyCodec,
+}
+
+
+class LazyMap(Mapping[str, Any]):
+    """A read-only mapping whose values are made on first access."""
+
+    def __init__(self, keys: Callable[[], list[str]], make: Callable[[str], Any]) -> None:
+        self._get_keys = keys
+        self._keys: list[str] | None = None
+        self._known: frozenset[str] = frozenset()
+        self._make = make
+        self._made: dict[str, Any] = {}
+
+    def _all(self) -> list[str]:
+        if self._keys is None:
+            self._keys = self._get_keys()
+            self._known = frozenset(self._keys)
+        return self._keys
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._made.get(key)
+        if value is None:
+            if key not in self:
+                raise KeyError(key)
+            value = self._made[key] = self._make(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        if self._keys is None:
+            self._all()
+        return key in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class ServerEnumCodec(Codec):
+    """An enum of a server's schema: values are plain strings, checked against its values.
+
+    The enum class (``ns.types``) is made only when asked for; its members
+    are equal to these strings.
+    """
+
+    json_kind = "string"
+
+    def __init__(self, ns: ServerNamespace, tname: str, values: tuple[str, ...]) -> None:
+        self.ns = ns
+        self.tname = tname
+        self.values = values
+        self.known = frozenset(values)
+        self._cls: type[enum.StrEnum] | None = None
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.ns.type_name(self.tname)
+
+    @property
+    def cls(self) -> type[enum.StrEnum]:
+        """The enum class, made on first use."""
+        if self._cls is None:
+            cls = enum.StrEnum(  # type: ignore[misc]
+                self.name, [(py_name(v), v) for v in self.values], module=MODULE
+            )
+            cls.__doc__ = f"Enum {self.name} of the server."
+            self._cls = cls
+        return self._cls
+
+    def annotation(self) -> Any:
+        return str
+
+    def check(self, value: object, where: str, member: str) -> Any:
+        if isinstance(value, str) and value in self.known:
+            return str(value)
+        if isinstance(value, str):
+            choices = ", ".join(repr(v) for v in self.values)
+            raise WrongType(where, member, f"{self.name} (one of {choices})", repr(value))
+        raise self.wrong(value, where, member)
+
+
+class TypeNames:
+    """Every class name of a ServerNamespace (names them all, once)."""
+
+    def __init__(self, ns: ServerNamespace) -> None:
+        self.ns = ns
+
+    def _all(self) -> dict[str, str]:
+        ns = self.ns
+        cached = ns._all_names
+        if cached is None:
+            cached = {}
+            for e in ns.info_list:
+                if e.get("meta-type") in ("object", "enum", "alternate"):
+                    if ns._empty_name(e["name"]) is None:
+                        cached[ns.type_name(e["name"])] = e["name"]
+            for h in ns.schema.handles():
+                cached[h.name] = h.name
+            ns._all_names = cached
+        return cached
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._all()))
+
+    def lookup(self, name: str) -> str:
+        return self._all()[name]
+
+
+class ServerStruct(Struct):
+    """A struct of a server's schema: fallback members are applied when decoding."""
+
+    __slots__ = ()
+    _fallbacks: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        cls = type(self)
+        init = compile_init(cls)
+        init(self, **kwargs)
+
+    @classmethod
+    def from_json(cls, data: object, ctx: Any = None) -> Struct:
+        from qobjects.codecs import LOCAL
+
+        if cls._fallbacks and isinstance(data, dict):
+            data = apply_fallbacks(cls._fallbacks, data)
+        return super().from_json(data, LOCAL if ctx is None else ctx)
+
+
+def apply_fallbacks(
+    fallbacks: tuple[tuple[str, tuple[str, ...]], ...], data: dict[str, Any]
+) -> dict[str, Any]:
+    for member, alts in fallbacks:
+        if data.get(member) in (None, ""):
+            for alt in alts[1:]:
+                value = data.get(alt)
+                if value not in (None, ""):
+                    data = {**data, member: value}
+                    break
+    return data
+
+
+class LazyUnion(UnionBase, ServerStruct):
+    """A union of a server's schema: its branch classes are made on first use."""
+
+    __slots__ = ()
+    _ns: ServerNamespace
+    _entry: dict[str, Any]
+
+    @classmethod
+    def _ready(cls) -> None:
+        if "_variants" not in cls.__dict__:
+            cls._ns._branches(cls)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if not cls._is_branch():
+            cls._ready()
+        return UnionBase.__new__(cls, *args, **kwargs)
+
+    @classmethod
+    def branches(cls) -> dict[str, type[UnionBase]]:
+        cls._ready()
+        return UnionBase.branches.__func__(cls)  # type: ignore[attr-defined,no-any-return]
+
+    @classmethod
+    def from_json(cls, data: object, ctx: Any = None) -> Struct:
+        from qobjects.codecs import LOCAL
+
+        ctx = LOCAL if ctx is None else ctx
+        if cls._is_branch():
+            if cls._fallbacks and isinstance(data, dict):
+                data = apply_fallbacks(cls._fallbacks, data)
+            return Struct.from_json.__func__(cls, data, ctx)  # type: ignore[attr-defined,no-any-return]
+        cls._ready()
+        return UnionBase.from_json.__func__(cls, data, ctx)  # type: ignore[attr-defined,no-any-return]
+
+
+def compile_init(cls: type[Struct]) -> Any:
+    """The checking ``__init__`` of *cls*, compiled on its first construction."""
+    init = cls.__dict__.get("_compiled_init")
+    if init is None:
+        ns: dict[str, Any] = {"_setattr": object.__setattr__}
+        specs = cls._specs
+        body = compile_members(specs, cls._where, ns)
+        body += [f"    _setattr(_q_self, {s.py!r}, {s.py})" for s in specs]
+        init = compile_function("__init__", "_q_self, " + member_params(specs), body, ns)
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls._compiled_init = init  # type: ignore[attr-defined]
+    return init
+
+
+class Checker:
+    """A command's argument check, compiled on first use."""
+
+    __slots__ = ("_fn", "_specs", "_where")
+
+    def __init__(self, specs: tuple[MemberSpec, ...], where: str) -> None:
+        self._specs = specs
+        self._where = where
+        self._fn: Any = None
+
+    def __call__(self, **kwargs: Any) -> dict[str, Any]:
+        fn = self._fn
+        if fn is None:
+            ns: dict[str, Any] = {}
+            specs = self._specs
+            as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
+            body = [*compile_members(specs, self._where, ns), f"    return {as_dict}"]
+            fn = self._fn = compile_function("check", member_params(specs), body, ns)
+        result: dict[str, Any] = fn(**kwargs)
+        return result
