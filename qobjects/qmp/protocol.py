@@ -20,7 +20,8 @@ The session's :class:`Mode` changes only through the transition table
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, TypeAlias
@@ -233,6 +234,38 @@ _MEMBERS: Final[dict[str, frozenset[str]]] = {
 _EXECUTE_MEMBERS: Final = _MEMBERS["execute"]
 _NO_ARGUMENTS: Final = object()
 _KNOWN_MEMBERS: Final = frozenset(key for keys in _MEMBERS.values() for key in keys)
+# Ids that need no check before they are echoed.
+_PLAIN_IDS: Final = frozenset({int, str, type(None)})
+_NOT_FINITE: Final = (
+    "QMP input member '{}' holds a number too large to be finite (JSON output has no infinity)"
+)
+
+
+def finite(value: object) -> bool:
+    """Whether *value* (decoded JSON) holds no infinite or NaN number, so that it can be sent back."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    todo: list[Iterable[object]] = []
+    if t is list:
+        todo.append(value)  # type: ignore[arg-type]
+    elif t is dict:
+        todo.append(value.values())  # type: ignore[attr-defined]
+    else:
+        return True
+    while todo:  # no recursion: values nest up to the decoder's depth limit
+        for item in todo.pop():
+            t = type(item)
+            if t is float:
+                if not math.isfinite(item):  # type: ignore[arg-type]
+                    return False
+            elif t is list:
+                todo.append(item)  # type: ignore[arg-type]
+            elif t is dict:
+                todo.append(item.values())  # type: ignore[attr-defined]
+    return True
 
 
 def _timestamp(value: object) -> tuple[int, int] | None:
@@ -446,10 +479,12 @@ class QMPProtocol:
                 and command not in _NEGOTIATION_COMMANDS
             ):
                 args = msg.get("arguments", _NO_ARGUMENTS)
-                if type(args) is dict:
-                    return Execute(command, args, msg.get("id"), "id" in msg)
-                if args is _NO_ARGUMENTS:
-                    return Execute(command, {}, msg.get("id"), "id" in msg)
+                id_ = msg.get("id")
+                if type(id_) in _PLAIN_IDS:
+                    if type(args) is dict:
+                        return Execute(command, args, id_, "id" in msg)
+                    if args is _NO_ARGUMENTS:
+                        return Execute(command, {}, id_, "id" in msg)
         return self._parse_other_request(msg)
 
     def _parse_other_request(self, msg: object) -> QMPEvent:
@@ -459,6 +494,9 @@ class QMPProtocol:
             return BadMessage("GenericError", _NOT_OBJECT, None, False)
         has_id = "id" in msg
         id_ = msg.get("id")
+        if has_id and type(id_) not in _PLAIN_IDS and not finite(id_):
+            # The reply could not echo it: JSON has no infinity.
+            return BadMessage("GenericError", _NOT_FINITE.format("id"), None, False)
         kind = self._request_kind(msg)
         if kind not in _MEMBERS:
             return BadMessage("GenericError", kind, id_, has_id)
@@ -476,7 +514,10 @@ class QMPProtocol:
         if mode is Mode.NEGOTIATION:
             return BadMessage("CommandNotFound", _NEGOTIATE_FIRST, id_, has_id)
         if kind == "connect":
-            return Connect(msg["connect"], msg["owner"], msg.get("user_data"), id_, has_id)
+            user_data = msg.get("user_data")
+            if not finite(user_data):
+                return BadMessage("GenericError", _NOT_FINITE.format("user_data"), id_, has_id)
+            return Connect(msg["connect"], msg["owner"], user_data, id_, has_id)
         return Disconnect(msg["disconnect"], msg["owner"], id_, has_id)
 
     def _request_kind(self, msg: dict[str, object]) -> str:
@@ -599,15 +640,83 @@ class QMPProtocol:
 
         The same as ``send(SignalMessage(...))``, but a server pushing one emission
         to many sessions encodes the owner and user_data once per connection
-        and the data once per emission.
+        and the data once per emission (see :func:`signal_head` and
+        :func:`signal_line`, which it is made of).
 
         :raises StateError: if this is not a server in command mode.
         """
         if self.role is not Role.SERVER or self._mode is Mode.NEGOTIATION:
             self.send(SignalMessage(signal, None, None, None, timestamp))  # raises the right StateError
-        s, us = timestamp
-        data = "" if data_json is None else f',"data":{data_json}'
-        return (
-            f'{{"signal":{encode_json(signal)},"owner":{owner_json},"user_data":{user_data_json}{data},'
-            f'"timestamp":{{"seconds":{s:d},"microseconds":{us:d}}}}}\r\n'
-        ).encode()
+        head = f'{{"signal":{encode_json(signal)},"owner":{owner_json},"user_data":{user_data_json}'
+        return head.encode() + signal_line(data_json, timestamp)
+
+
+# --- pushes encoded in parts ------------------------------------------------------------
+#
+# A server sends one emission to many sessions and connections: these build the
+# same bytes as ``send(Event(...))`` and ``send(SignalMessage(...))`` from parts
+# that are encoded once and reused (tests check that both ways agree).
+
+
+def cache_key(values: dict[str, Any], names: Iterable[str]) -> object:
+    """A hashable key telling apart every member *values* that encodes differently.
+
+    The one caching rule of the wire encoders: floats (``-0.0 == 0.0``) and
+    tuples (``(1, True) == (1, 1)``) compare equal across different encodings,
+    so values holding them are never cached.
+
+    :raises TypeError: when *values* cannot be cached (unhashable, floats, tuples).
+    """
+    key = tuple([(type(v), v) for v in map(values.get, names)])
+    if any(t is float or t is tuple for t, _ in key):
+        raise TypeError("not cacheable")
+    hash(key)
+    return key
+
+
+def _encode_part(value: object, what: str) -> str:
+    try:
+        return encode_json(value)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise ProtocolError(f"cannot encode {what} as JSON: {err}") from err
+
+
+def signal_head(signal: str, owner: object, user_data: object) -> bytes:
+    """The start of every push of one connection: signal, owner and user_data.
+
+    :raises ProtocolError: a value cannot be written as JSON.
+    """
+    return (
+        f'{{"signal":{_encode_part(signal, "the signal")},"owner":{_encode_part(owner, "the owner")},'
+        f'"user_data":{_encode_part(user_data, "user_data")}'
+    ).encode()
+
+
+def signal_data(data: dict[str, Any] | None) -> str | None:
+    """The encoded data of one emission, for :func:`signal_line`.
+
+    :raises ProtocolError: a value cannot be written as JSON.
+    """
+    return None if not data else _encode_part(data, "the signal's data")
+
+
+def signal_line(data_json: str | None, timestamp: tuple[int, int]) -> bytes:
+    """The rest of a signal push after :func:`signal_head`: data and timestamp."""
+    s, us = timestamp
+    data = "" if data_json is None else f',"data":{data_json}'
+    return f'{data},"timestamp":{{"seconds":{s:d},"microseconds":{us:d}}}}}\r\n'.encode()
+
+
+def event_tail(event: str, data: dict[str, Any] | None) -> str:
+    """An event's wire form after its timestamp, for :func:`event_line`.
+
+    :raises ProtocolError: a value cannot be written as JSON.
+    """
+    data_part = "" if data is None else f',"data":{_encode_part(data, f"the data of event {event}")}'
+    return f',"event":{_encode_part(event, "the event name")}{data_part}}}\r\n'
+
+
+def event_line(timestamp: tuple[int, int], tail: str) -> bytes:
+    """The wire form of an event, from its timestamp and :func:`event_tail`."""
+    s, us = timestamp
+    return f'{{"timestamp":{{"seconds":{s:d},"microseconds":{us:d}}}{tail}'.encode()

@@ -1,58 +1,50 @@
 """The QMP server: commands, handles and signals over Unix or TCP sockets.
 
-One :class:`Server` serves many sessions at once. Each session is an
-:class:`asyncio.Protocol` driving a sans-I/O :class:`QMPProtocol`.
+One :class:`Server` serves many sessions at once; each session is a
+:class:`~qobjects.qmp._session.ServerSession` (reading and answering), with
+its output (:mod:`qobjects.qmp._output`) and its signal connections
+(:mod:`qobjects.qmp._remote`); commands run in :mod:`qobjects.qmp._commands`.
 
-Signals: a remote ``connect`` becomes an ordinary local connection whose
-slot encodes the emission and queues it on the session, so a server-side
-``emit`` (from any thread) reaches local slots and remote sessions alike and
-never waits for the network. Output is queued per session and flushed by the
-event loop; a session whose queue passes its limit (``max_queue`` messages,
-default 10,000, or ``max_buffer`` bytes unsent in the socket, default 16 MiB)
-is closed with a logged reason and its connections dropped, so a slow reader
-never slows the emitter or the other sessions.
+Signals: a remote ``connect`` is served by one local connection per owner's
+signal and session, whose slot encodes each emission and queues it on the
+session, so a server-side ``emit`` (from any thread) reaches local slots and
+remote sessions alike and never waits for the network.
+
+No client can take more than its share. Every limit is a parameter of
+:class:`Server` (and an option of ``qobjects serve``); docs/protocol.md lists
+them with their defaults and what a client sees at each.
 
 QMP has no authentication: anyone who can open the socket controls what the
 server exposes. Prefer Unix sockets (created mode 0600); bind TCP servers to
-loopback unless the network is trusted.
+loopback, or use TLS with client certificates.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import errno
+import ipaddress
 import logging
 import os
 import socket
-import threading
-import time
-from collections import deque
+import ssl as _ssl
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from qobjects import __version__
-from qobjects.codecs import DecodeContext, encode_members
-from qobjects.errors import InvalidHandleValue, QMPError, ValidationError
-from qobjects.objects import CommandSpec, Handle, HandleCodec, Namespace, build
-from qobjects.qmp.framing import encode_json
-from qobjects.qmp.protocol import (
-    BadMessage,
-    Closed,
-    Connect,
-    Disconnect,
-    ErrorReply,
-    Event,
-    Execute,
-    Greeting,
-    Mode,
-    QMPProtocol,
-    Return,
-    Role,
-)
+from qobjects.codecs import encode_members
+from qobjects.errors import ProtocolError, ValidationError
+from qobjects.objects import Handle, HandleCodec, Namespace, build
+from qobjects.qmp._commands import CONTROL_COMMANDS, Commands
+from qobjects.qmp._output import OutputBudget
+from qobjects.qmp._remote import RemoteConnection, timestamp
+from qobjects.qmp._session import ServerSession
+from qobjects.qmp.protocol import Mode, cache_key, event_line, event_tail
 from qobjects.schema import Schema
-from qobjects.signals import BoundSignal, Connection, Signal
+from qobjects.signals import Connection, Signal
 
 __all__ = ["Server"]
 
@@ -60,27 +52,8 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SERVER_CTX = DecodeContext(strict=True)
-CONTROL_COMMANDS = ("qmp_capabilities", "set-explicit-handles")
-
-
-def _cache_key(values: dict[str, Any], names: list[str]) -> object:
-    """A key telling apart every value that encodes differently; raises TypeError if none.
-
-    Floats (-0.0 == 0.0) and tuples ((1, True) == (1, 1)) compare equal across
-    encodings, so they are never cached.
-    """
-    key = tuple([(type(v), v) for v in map(values.get, names)])
-    if any(t is float or t is tuple for t, _ in key):
-        raise TypeError("not cacheable")
-    hash(key)
-    return key
-
-
-def _timestamp() -> tuple[int, int]:
-    now = time.time()
-    seconds = int(now)
-    return seconds, int((now - seconds) * 1_000_000)
+# After this many accept() failures for lack of descriptors, one log line a second.
+_ACCEPT_LOG_INTERVAL = 1.0
 
 
 class Server:
@@ -88,13 +61,24 @@ class Server:
 
     :param schema: a checked :class:`Schema`, a schema file path, or None for
         the bundled default schema.
-    :param max_queue: messages a session may have waiting before it is closed.
-    :param max_buffer: unsent bytes a session may have before it is closed.
+    :param check_types: check every handler's arguments and result against
+        the handler's own annotations with typeguard (unions, ``Literal``,
+        generics and protocols included); a mismatch is an error reply naming
+        the command and the member. Off by default: it costs time per call.
+    :param max_output: bytes a session may have unsent (queued or in its
+        socket buffer) before it is cut, on a message boundary, for not reading.
+    :param max_output_total: bytes all sessions together may have unsent;
+        past it the session with the most is cut.
+    :param max_connections: signal connections one session may hold.
+    :param max_user_data: the largest ``user_data`` of a ``connect``, encoded, in bytes.
+    :param max_pending: requests a session may have waiting behind a running
+        ``async def`` handler before the server stops reading it (QEMU: 8).
     :param max_message_size: the largest message a client may send.
     :param backlog: connections the kernel may queue before the server accepts
         them (asyncio's default, 100, is too few for bursts of clients: past
         it a non-blocking connect fails, and asyncio clients take that for a
         connection that never greets).
+    :raises ValueError: a limit below 1.
     """
 
     def __init__(
@@ -102,11 +86,27 @@ class Server:
         schema: Schema | str | os.PathLike[str] | None = None,
         *,
         namespace: Namespace | None = None,
-        max_queue: int = 10_000,
-        max_buffer: int = 16 << 20,
+        check_types: bool = False,
+        max_output: int = 64 << 20,
+        max_output_total: int = 1 << 30,
+        max_connections: int = 10_000,
+        max_user_data: int = 64 << 10,
+        max_pending: int = 8,
         max_message_size: int = 1 << 20,
         backlog: int = socket.SOMAXCONN,
     ) -> None:
+        limits = {
+            "max_output": max_output,
+            "max_output_total": max_output_total,
+            "max_connections": max_connections,
+            "max_user_data": max_user_data,
+            "max_pending": max_pending,
+            "max_message_size": max_message_size,
+            "backlog": backlog,
+        }
+        for what, value in limits.items():
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{what} must be a positive integer, not {value!r}")
         if namespace is None:
             if schema is None:
                 from qobjects import default_namespace
@@ -115,26 +115,39 @@ class Server:
             else:
                 namespace = build(schema)
         self.namespace = namespace
-        self.max_queue = max_queue
-        self.max_buffer = max_buffer
+        self.check_types = check_types
+        self.max_output = max_output
+        self.max_output_total = max_output_total
+        self.max_connections = max_connections
+        self.max_user_data = max_user_data
+        self.max_pending = max_pending
         self.max_message_size = max_message_size
         self.backlog = backlog
         self.version: dict[str, object] = {
             "qemu": {"major": 0, "minor": 1, "micro": 0},
             "package": f"qobjects {__version__}",
         }
-        self._impl: dict[str, Callable[..., Any]] = {
-            "query-commands": self._query_commands,
-            "query-version": lambda: self.version,
-            "query-qmp-schema": self._query_qmp_schema,
-        }
+        self._commands = Commands(self)
+        self._impl = self._commands.impl
+        self._impl.update(
+            {
+                "query-commands": self._query_commands,
+                "query-version": lambda: self.version,
+                "query-qmp-schema": self._query_qmp_schema,
+            }
+        )
+        self._budget = OutputBudget(max_output_total)
         self._sessions: set[ServerSession] = set()
+        self._lingering: set[ServerSession] = set()  # cut, still sending what they hold
         self._servers: list[asyncio.base_events.Server] = []
         self._unix_paths: list[Path] = []
         self._schema_info: list[dict[str, object]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.connections: dict[int, tuple[ServerSession, Connection[Any]]] = {}
+        #: every session's signal connections, by id
+        self.connections: dict[int, RemoteConnection] = {}
         self._mirrors: list[Connection[Any]] = []
+        self._accept_failures = 0
+        self._accept_logged = 0.0
 
     # --- commands -----------------------------------------------------------
 
@@ -145,13 +158,14 @@ class Server:
         resolved); it may be ``async def``. What it returns is checked against
         the command's ``returns`` type.
 
-        :raises ValueError: the schema has no such command.
+        :raises ValueError: the schema has no such command, or (with
+            ``check_types``) the function's annotations cannot be resolved.
         """
         if name not in self.namespace.commands:
             raise ValueError(f"the schema has no command {name!r}")
 
         def register(fn: F) -> F:
-            self._impl[name] = fn
+            self._commands.register(name, fn, self.check_types)
             return fn
 
         return register
@@ -183,21 +197,22 @@ class Server:
         values = spec.check(**data)
         self._broadcast(name, spec.args, values)
 
-    def _broadcast(self, name: str, specs: Any, values: dict[str, Any]) -> None:
-        ts = _timestamp()
+    def _broadcast(
+        self,
+        name: str,
+        specs: Any,
+        values: dict[str, Any],
+        cache: dict[object, str] | None = None,
+        key: object = None,
+    ) -> None:
+        """Push event *name* with checked *values* to every session in command mode.
 
-        def line_for(proto: QMPProtocol) -> bytes:
-            payload = encode_members(specs, values, proto.explicit_handles)
-            return proto.send(Event(name, payload or None, ts))
+        Its wire form after the timestamp is encoded once per handle form
+        (plain or canonical), or taken from *cache* under ``(key, explicit)``.
 
-        self._push_event(line_for)
-
-    def _push_event(self, line_for: Callable[[QMPProtocol], bytes]) -> None:
-        """Push an event to every session in command mode.
-
-        The line is made once per handle form (plain or canonical) by
-        ``line_for(protocol)`` and shared by the sessions of that form.
+        :raises ProtocolError: a value cannot be written as JSON (nothing is sent).
         """
+        ts = timestamp()
         lines: dict[bool, bytes] = {}
         for session in list(self._sessions):
             proto = session.proto
@@ -206,7 +221,12 @@ class Server:
             explicit = proto.explicit_handles
             line = lines.get(explicit)
             if line is None:
-                line = lines[explicit] = line_for(proto)
+                tail = cache.get((key, explicit)) if cache is not None else None
+                if tail is None:
+                    tail = event_tail(name, encode_members(specs, values, explicit) or None)
+                    if cache is not None and len(cache) < 1024:
+                        cache[key, explicit] = tail
+                line = lines[explicit] = event_line(ts, tail)
             session.push(line)
 
     def _mirror_signals(self) -> None:
@@ -230,13 +250,14 @@ class Server:
         owner_is_handle = isinstance(next(s.codec for s in spec.args if s.name == owner_member), HandleCodec)
         extra = [s for s in spec.args if s.py not in provided and s.py != owner_py]
         pys = [s.py for s in spec.args]
-        name_json = encode_json(event)
         tails: dict[object, str] = {}
 
         def mirror(owner: Handle, **values: Any) -> None:
             if not self._sessions:
                 return
             values[owner_py] = owner if owner_is_handle else str(owner.value)
+            cache: dict[object, str] | None = None
+            key: object = None
             if extra:
                 for s in extra:
                     # Event members the signal does not carry come from the target.
@@ -250,40 +271,36 @@ class Server:
                 except ValidationError as err:
                     log.error("event %s not sent: %s", event, err)
                     return
-                self._broadcast(event, spec.args, values)
-                return
-            # Every member is the signal's, which emit already checked; the
-            # event's JSON after the timestamp depends only on the values.
+            else:
+                # Every member is the signal's, which emit already checked; the
+                # event's JSON after the timestamp depends only on the values.
+                try:
+                    key = cache_key(values, pys)
+                    cache = tails
+                except TypeError:
+                    pass
             try:
-                key: object = _cache_key(values, pys)
-                hash(key)
-            except TypeError:
-                self._broadcast(event, spec.args, values)
-                return
-            sec, usec = _timestamp()
-            head = f'{{"timestamp":{{"seconds":{sec},"microseconds":{usec}}}'
-
-            def line_for(proto: QMPProtocol) -> bytes:
-                explicit = proto.explicit_handles
-                tail = tails.get((key, explicit))
-                if tail is None:
-                    payload = encode_members(spec.args, values, explicit)
-                    tail = f',"event":{name_json},"data":{encode_json(payload)}}}\r\n'
-                    if len(tails) < 1024:
-                        tails[key, explicit] = tail
-                return (head + tail).encode()
-
-            self._push_event(line_for)
+                self._broadcast(event, spec.args, values, cache, key)
+            except ProtocolError as err:
+                log.error("event %s not sent: %s", event, err)
 
         return mirror
 
     # --- life cycle -----------------------------------------------------------
 
     async def start_unix(self, path: str | os.PathLike[str]) -> None:
-        """Listen on a Unix socket at *path* (created mode 0600)."""
+        """Listen on a Unix socket at *path* (created mode 0600).
+
+        A socket file nobody listens on (left by a server that died) is
+        replaced; a path where a server answers, or that is not a socket, is refused.
+
+        :raises OSError: the path is in use or not a socket (``EADDRINUSE``,
+            ``EEXIST``), or cannot be listened on.
+        """
         self._loop = asyncio.get_running_loop()
-        self._mirror_signals()
         path = Path(path)
+        _check_unix_path(path)
+        self._mirror_signals()
         old = os.umask(0o177)
         try:
             srv = await self._loop.create_unix_server(self._new_session, str(path), backlog=self.backlog)
@@ -294,20 +311,47 @@ class Server:
         self._unix_paths.append(path)
         log.info("listening on unix:%s", path)
 
-    async def start_tcp(self, host: str, port: int) -> int:
+    async def start_tcp(self, host: str, port: int, *, ssl: _ssl.SSLContext | None = None) -> int:
         """Listen on TCP *host*:*port* (port 0 picks one); returns the port.
 
-        QMP has no authentication: bind to loopback unless the network is trusted.
+        QMP has no authentication of its own: bind to loopback, or pass an
+        *ssl* server context (with ``verify_mode = CERT_REQUIRED`` and a CA
+        to require client certificates, as QEMU's ``tls-creds`` with
+        ``verify-peer``). Any other host than a loopback address is logged as
+        a warning.
+
+        :raises ValueError: no host given.
+        :raises OSError: the address cannot be listened on.
         """
         if not host:
             raise ValueError("start_tcp needs an explicit host (e.g. '127.0.0.1')")
         self._loop = asyncio.get_running_loop()
         self._mirror_signals()
-        srv = await self._loop.create_server(self._new_session, host, port, backlog=self.backlog)
+        srv = await self._loop.create_server(self._new_session, host, port, backlog=self.backlog, ssl=ssl)
         self._servers.append(srv)
         bound = srv.sockets[0].getsockname()[1]
-        log.info("listening on tcp:%s:%d", host, bound)
+        tls = " with TLS" if ssl is not None else ""
+        if _is_loopback(host):
+            log.info("listening on tcp:%s:%d%s", host, bound, tls)
+        else:
+            log.warning(
+                "listening on tcp:%s:%d%s: reachable from other machines%s",
+                host,
+                bound,
+                tls,
+                "" if ssl is not None else "; QMP has no authentication (use TLS with client certificates)",
+            )
         return int(bound)
+
+    async def drain(self, *, stall: float = 1.0) -> None:
+        """Wait until every session has sent most of its output.
+
+        An emitter that makes many signals at once awaits this now and then
+        (every few dozen emissions) to go at the pace of its readers instead
+        of filling memory. A session that took nothing for *stall* seconds
+        does not hold it back: it is left to reach ``max_output`` and be cut.
+        """
+        await self._budget.drain(stall)
 
     async def serve_forever(self) -> None:
         """Serve until cancelled (start_unix/start_tcp first)."""
@@ -320,8 +364,9 @@ class Server:
         """Stop listening, end every session, remove Unix socket files."""
         for srv in self._servers:
             srv.close()
-        for session in list(self._sessions):
+        for session in [*self._sessions, *self._lingering]:
             session.close("server closing")
+        self._lingering.clear()
         for srv in self._servers:
             with contextlib.suppress(Exception):
                 await srv.wait_closed()
@@ -349,363 +394,35 @@ class Server:
         return ServerSession(self)
 
 
-class ServerSession(asyncio.Protocol):
-    """One client connection."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.proto = QMPProtocol(Role.SERVER, max_message_size=server.max_message_size)
-        self.transport: asyncio.Transport | None = None
-        self.loop = asyncio.get_running_loop()
-        self.loop_thread = threading.get_ident()
-        self.out: deque[bytes] = deque()
-        self.flush_pending = False
-        self.closing = False
-        self.busy = False
-        self.backlog: deque[object] = deque()
-        self.conns: dict[int, Connection[Any]] = {}
-        self.peer = "?"
-
-    # --- transport callbacks ---------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        peer = transport.get_extra_info("peername")
-        self.peer = str(peer) if peer else "unix"
-        self.server._sessions.add(self)
-        log.info("session %x opened (%s)", id(self), self.peer)
-        greeting = Greeting(self.server.version, [])
-        self.push(self.proto.send(greeting))
-
-    def data_received(self, data: bytes) -> None:
-        # Split the bytes into JSON values now, but read each value as a request
-        # only when its turn comes: what a request means depends on the mode,
-        # which the requests before it in the same read may change
-        # (qmp_capabilities written together with the first commands).
-        try:
-            values = self.proto.split(data)
-        except Exception:  # the protocol must not fail; if it does, end this session only
-            log.exception("session %x: protocol failure", id(self))
-            self.close("protocol failure")
-            return
-        # Replies to this read are written at its end, in this pass of the
-        # loop, rather than one pass later.
-        flush_here = not self.flush_pending
-        self.flush_pending = True
-        for value in values:
-            if self.busy:
-                self.backlog.append(value)
-            else:
-                self._handle_value(value)
-        if flush_here:
-            self._flush()
-
-    def _handle_value(self, value: object) -> None:
-        if self.closing:
-            return
-        try:
-            ev = self.proto.interpret(value)
-            self._handle(ev)
-        except Exception:  # never let one request end the read loop; end this session only
-            log.exception("session %x: protocol failure", id(self))
-            self.close("protocol failure")
-
-    def eof_received(self) -> bool:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
         return False
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._drop_connections()
-        self.server._sessions.discard(self)
-        self.closing = True
-        log.info("session %x closed (%s)", id(self), exc or "EOF")
 
-    # --- output ------------------------------------------------------------------
+def _check_unix_path(path: Path) -> None:
+    """Refuse *path* if something is there; remove a socket nobody listens on.
 
-    def push(self, data: bytes) -> None:
-        """Queue *data* for sending; safe from any thread, never blocks."""
-        if self.closing:
-            return
-        self.out.append(data)
-        if len(self.out) > self.server.max_queue:
-            self._schedule(self._overflow)
-            return
-        if not self.flush_pending:
-            self.flush_pending = True
-            self._schedule(self._flush)
-
-    def _schedule(self, fn: Callable[[], None]) -> None:
-        if threading.get_ident() == self.loop_thread:
-            self.loop.call_soon(fn)
-        else:
-            try:
-                self.loop.call_soon_threadsafe(fn)
-            except RuntimeError:  # loop closed: the session is gone
-                self.closing = True
-
-    def _flush(self) -> None:
-        self.flush_pending = False
-        transport = self.transport
-        if transport is None or self.closing:
-            return
-        out = self.out
-        chunks = []
-        while out:
-            chunks.append(out.popleft())
-        if chunks:
-            transport.write(b"".join(chunks))
-        if transport.get_write_buffer_size() > self.server.max_buffer:
-            self.close(f"slow reader: over {self.server.max_buffer} bytes unsent")
-
-    def _overflow(self) -> None:
-        if not self.closing:
-            self.close(f"slow reader: over {self.server.max_queue} messages queued")
-
-    def close(self, reason: str) -> None:
-        """End the session and drop its connections."""
-        if self.closing:
-            return
-        log.warning("session %x closed: %s", id(self), reason) if reason.startswith("slow") else log.info(
-            "session %x closing: %s", id(self), reason
-        )
-        self.closing = True
-        self.out.clear()
-        self._drop_connections()
-        if self.transport is not None:
-            self.transport.abort()
-
-    def _drop_connections(self) -> None:
-        for cid, conn in list(self.conns.items()):
-            self.server.connections.pop(cid, None)
-            bound = conn.bound
-            if bound is not None:
-                bound._detach(conn)
-        self.conns.clear()
-
-    def reply(self, value: object, ev: Any) -> None:
-        self.push(self.proto.send(Return(value, ev.id, ev.has_id)))
-
-    def error(self, error_class: str, desc: str, ev: Any) -> None:
-        self.push(self.proto.send(ErrorReply(error_class, desc, ev.id, ev.has_id)))
-
-    # --- dispatch ----------------------------------------------------------------
-
-    def _handle(self, ev: object) -> None:
-        if isinstance(ev, Execute):
-            self._execute(ev)
-        elif isinstance(ev, Connect):
-            self._connect(ev)
-        elif isinstance(ev, Disconnect):
-            self._disconnect(ev)
-        elif isinstance(ev, BadMessage):
-            self.error(ev.error_class, ev.desc, ev)
-        elif isinstance(ev, Closed):
-            if self.transport is not None:
-                self.transport.close()
-
-    def _execute(self, ev: Execute) -> None:
-        name = ev.command
-        if name == "qmp_capabilities":
-            self._qmp_capabilities(ev)
-            return
-        if name == "set-explicit-handles":
-            if ev.arguments:
-                self.error("GenericError", "set-explicit-handles takes no arguments", ev)
-                return
-            self.proto.set_explicit_handles()
-            self.reply({}, ev)
-            return
-        server = self.server
-        spec = server.namespace.commands.get(name)
-        fn = server._impl.get(name)
-        if fn is None or spec is None:
-            self.error("CommandNotFound", f"The command {name} has not been found", ev)
-            return
-        try:
-            args = spec.decode_args(ev.arguments, SERVER_CTX)
-        except InvalidHandleValue as err:
-            self.error(err.error_class, err.desc, ev)
-            return
-        except ValidationError as err:
-            self.error("GenericError", str(err), ev)
-            return
-        if inspect.iscoroutinefunction(fn):
-            self.busy = True
-            task = self.loop.create_task(self._run_async(fn, args, spec, ev))
-            task.add_done_callback(lambda _: None)
-            return
-        try:
-            result = fn(**args)
-        except Exception as err:
-            self._command_failed(name, err, ev)
-            return
-        self._send_result(spec, result, ev)
-
-    async def _run_async(
-        self, fn: Callable[..., Any], args: dict[str, Any], spec: CommandSpec, ev: Execute
-    ) -> None:
-        try:
-            result = await fn(**args)
-        except Exception as err:
-            self._command_failed(spec.name, err, ev)
-        else:
-            self._send_result(spec, result, ev)
-        finally:
-            self.busy = False
-            while self.backlog and not self.busy:
-                self._handle_value(self.backlog.popleft())
-
-    def _command_failed(self, name: str, err: Exception, ev: Execute) -> None:
-        if isinstance(err, QMPError):
-            self.error(err.error_class, err.desc, ev)
-            return
-        log.error("command %s failed", name, exc_info=err)
-        self.error("GenericError", str(err) or type(err).__name__, ev)
-
-    def _send_result(self, spec: CommandSpec, result: object, ev: Execute) -> None:
-        if spec.ret is None:
-            if not spec.success_response:
-                return
-            self.reply({}, ev)
-            return
-        if spec.name in ("query-qmp-schema", "query-version", "query-commands"):
-            self.reply(result, ev)  # built-ins return JSON directly
-            return
-        try:
-            value = spec.ret.check(result, f"result of '{spec.name}'", "")
-            encoded = spec.ret.encode(value, self.proto.explicit_handles)
-        except ValidationError as err:
-            log.error("command %s returned a bad value: %s", spec.name, err)
-            self.error("GenericError", f"internal error: {err}", ev)
-            return
-        self.reply(encoded, ev)
-
-    def _qmp_capabilities(self, ev: Execute) -> None:
-        args = ev.arguments
-        unknown = set(args) - {"enable"}
-        if unknown:
-            self.error("GenericError", f"Parameter '{sorted(unknown)[0]}' is unexpected", ev)
-            return
-        enable = args.get("enable", [])
-        if not isinstance(enable, list) or not all(isinstance(c, str) for c in enable):
-            self.error("GenericError", "Parameter 'enable' expects an array of capability names", ev)
-            return
-        if enable:
-            self.error("GenericError", f"Capability '{enable[0]}' not available", ev)
-            return
-        self.proto.negotiated()
-        self.reply({}, ev)
-
-    # --- signals -------------------------------------------------------------------
-
-    def _owner(self, owner: object) -> tuple[type[Handle], Handle] | str:
-        """Resolve a canonical owner; an error desc on failure (InvalidHandleValue raised)."""
-        if not (isinstance(owner, dict) and set(owner) == {"__handle__", "data"}):
-            return '\'owner\' must be a handle in canonical form {"__handle__": TYPE, "data": VALUE}'
-        tname = owner["__handle__"]
-        cls = self.server.namespace.handles.get(tname) if isinstance(tname, str) else None
-        if cls is None:
-            known = ", ".join(self.server.namespace.handles) or "none"
-            return f"unknown handle type {tname!r} (handle types: {known})"
-        return cls, cls.find(owner["data"])
-
-    def _connect(self, ev: Connect) -> None:
-        if not self.proto.explicit_handles:
-            self.error(
-                "GenericError",
-                "connect needs explicit handles: execute 'set-explicit-handles' before 'qmp_capabilities'",
-                ev,
-            )
-            return
-        try:
-            found = self._owner(ev.owner)
-        except InvalidHandleValue as err:
-            self.error(err.error_class, err.desc, ev)
-            return
-        if isinstance(found, str):
-            self.error("GenericError", found, ev)
-            return
-        cls, owner = found
-        signal = cls._signals.get(ev.signal)
-        if signal is None:
-            owners = [n for n, h in self.server.namespace.handles.items() if ev.signal in h._signals]
-            mine = ", ".join(cls._signals) or "none"
-            if owners:
-                desc = (
-                    f"signal '{ev.signal}' belongs to {', '.join(owners)}, "
-                    f"not {cls.__name__} (its signals: {mine})"
-                )
-            else:
-                desc = f"unknown signal '{ev.signal}' (signals of {cls.__name__}: {mine})"
-            self.error("GenericError", desc, ev)
-            return
-        bound: BoundSignal = getattr(owner, signal.attr)
-        conn = bound.connect(self._make_pusher(signal, owner, ev.user_data))
-        self.conns[conn.id] = conn
-        self.server.connections[conn.id] = (self, conn)
-        self.reply(conn.id, ev)
-
-    def _make_pusher(self, signal: Signal, owner: Handle, user_data: object) -> Callable[..., None]:
-        specs = signal.specs
-        pys = [s.py for s in specs]
-        owner_json = {"__handle__": type(owner).__handle_name__, "data": owner.value}
-        # The message up to the timestamp depends only on the data: encode the
-        # rest once per connection and each distinct data once.
-        prefix = (
-            f'{{"signal":{encode_json(signal.name)},"owner":{encode_json(owner_json)},'
-            f'"user_data":{encode_json(user_data)}'
-        )
-        bodies: dict[object, str] = {}
-        push = self.push
-
-        def body_for(values: dict[str, Any]) -> str:
-            data = encode_members(specs, values, True)
-            return prefix + (f',"data":{encode_json(data)}' if data else "") + ',"timestamp":'
-
-        def pusher(_owner: Handle, **values: Any) -> None:
-            try:
-                key = _cache_key(values, pys)
-                body = bodies.get(key)
-            except TypeError:  # unhashable data (lists, structs): no caching
-                key, body = None, None
-            if body is None:
-                body = body_for(values)
-                if key is not None and len(bodies) < 1024:
-                    bodies[key] = body
-            s, us = _timestamp()
-            push(f'{body}{{"seconds":{s},"microseconds":{us}}}}}\r\n'.encode())
-
-        return pusher
-
-    def _disconnect(self, ev: Disconnect) -> None:
-        cid = ev.connection
-        conn = self.conns.get(cid) if isinstance(cid, int) and not isinstance(cid, bool) else None
-        if conn is None:
-            other = self.server.connections.get(cid) if isinstance(cid, int) else None
-            if other is not None:
-                desc = f"connection {cid} belongs to another session"
-            else:
-                desc = f"no connection {cid!r} in this session"
-            self.error("GenericError", desc, ev)
-            return
-        try:
-            found = self._owner(ev.owner)
-        except InvalidHandleValue as err:
-            self.error(err.error_class, err.desc, ev)
-            return
-        if isinstance(found, str):
-            self.error("GenericError", found, ev)
-            return
-        _, owner = found
-        if conn.owner != owner:
-            self.error(
-                "GenericError",
-                f"connection {cid} is on owner {conn.owner}, not {owner}",
-                ev,
-            )
-            return
-        assert isinstance(cid, int) and conn.bound is not None
-        del self.conns[cid]
-        self.server.connections.pop(cid, None)
-        conn.bound._detach(conn)
-        self.reply({}, ev)
+    :raises OSError: the path is in use, or not a socket.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError(errno.EEXIST, f"{path} exists and is not a socket; remove it or pick another path")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:
+        log.info("removing the stale socket %s (no server listens on it)", path)
+        path.unlink()
+        return
+    except OSError as err:
+        raise OSError(err.errno, f"{path} cannot be checked: {err.strerror or err}") from err
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"{path} is in use by a running server; pick another path")

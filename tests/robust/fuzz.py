@@ -40,6 +40,8 @@ ACTIONS = ("ignore", "report", "stop")
 SIGNALS = ("IO_ERROR", "TRAY_MOVED")
 EVENT_OF = {"IO_ERROR": "BLOCK_IO_ERROR", "TRAY_MOVED": "DEVICE_TRAY_MOVED"}
 LIMIT = 1 << 20  # the server's default max_message_size
+MAX_CONNECTIONS = 40  # the fuzzed server's max_connections, so that sessions reach it
+MAX_USER_DATA = 64 << 10  # the server's default max_user_data
 MAX_DEPTH = 1024
 GE, CNF, IHV = "GenericError", "CommandNotFound", "InvalidHandleValue"
 
@@ -336,7 +338,12 @@ class Fuzzer:
             return self.request(msg, "error", "connect in negotiation mode", CNF)
         if not s.explicit:
             return self.request(msg, "error", "connect without explicit handles", GE)
+        if sum(c.live for c in s.conns.values()) >= MAX_CONNECTIONS:
+            return self.request(msg, "error", "connect over max_connections", GE)
         r = rng.random()
+        if r < 0.03:
+            msg["user_data"] = {"n": n, "x": "x" * (MAX_USER_DATA - rng.randint(-4, 12))}
+            return self.request(msg, "error", "user_data over max_user_data", GE)
         if r < 0.25:
             msg["owner"], classes = rng.choice(
                 [
@@ -396,7 +403,7 @@ class Fuzzer:
                     {"disconnect": c.sid, "owner": {"__handle__": "Blockdev", "data": "nope"}},
                     "error",
                     "disconnect with a forged owner",
-                    IHV,
+                    GE,  # not the connection's owner; never looked up
                 )
             c.live = False
             return self.request({"disconnect": c.sid, "owner": owner}, "return", "disconnect")
@@ -486,6 +493,23 @@ class Fuzzer:
         self.result.kinds["garbage"] += 1
         return data + b"\x01\n", Expect("garbage", "raw garbage")
 
+    def gen_non_finite(self, s: Hostile) -> tuple[bytes, Expect]:
+        """Numbers JSON output cannot carry: an id is refused without echo, user_data with it."""
+        rng = self.rng
+        number = rng.choice([b"1e400", b"-1e400", b"1.5e999", b"-9" + b"9" * 400 + b".5"])
+        self.result.kinds["non-finite number"] += 1
+        if rng.random() < 0.6:
+            where = rng.choice([b"%s", b"[%s]", b'{"a": [1, %s]}'])
+            raw = b'{"execute": "query-version", "id": ' + where.replace(b"%s", number) + b"}\n"
+            return raw, Expect("error", f"non-finite id {number[:12]!r}", classes=(GE,))
+        tag = f"nf-{self.next_user}"
+        raw = (
+            b'{"connect": "IO_ERROR", "owner": {"__handle__": "Blockdev", "data": "ide0-hd0"}, '
+            b'"user_data": [' + number + b'], "id": "' + tag.encode() + b'"}\n'
+        )
+        cls = GE if s.command_mode else CNF
+        return raw, Expect("error", "non-finite user_data", True, tag, (cls,))
+
     def gen_deep(self, s: Hostile) -> tuple[bytes, Expect]:
         rng = self.rng
         depth = rng.randint(MAX_DEPTH - 8, MAX_DEPTH + 8)
@@ -528,6 +552,7 @@ class Fuzzer:
         (3, "gen_unknown_command"),
         (2, "gen_garbage"),
         (1.5, "gen_deep"),
+        (1.5, "gen_non_finite"),
         (0.15, "gen_huge"),
     )
 
@@ -717,7 +742,7 @@ def run_fuzz(path: Path, seed: int, messages: int) -> FuzzResult:
     import time
 
     t0 = time.perf_counter()
-    with ServerThread(path) as st:
+    with ServerThread(path, max_connections=MAX_CONNECTIONS) as st:
         fuzzer = Fuzzer(st, seed, messages)
         try:
             result = fuzzer.run()

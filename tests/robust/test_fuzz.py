@@ -22,6 +22,8 @@ def test_fuzz_seeded(tmp_path: Path) -> None:
     for kind in ("valid command", "connect", "disconnect", "forged handle", "truncated", "garbage", "huge"):
         assert any(k.startswith(kind) for k in result.kinds), kind
     assert result.kinds["other's id"] > 0 and result.kinds["command in negotiation mode"] > 0
+    for kind in ("non-finite number", "user_data over max_user_data", "connect over max_connections"):
+        assert result.kinds[kind] > 0, kind
     assert sum(result.bystander_signals.values()) > 100
 
 
