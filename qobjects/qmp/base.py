@@ -50,6 +50,7 @@ from qobjects.qmp.protocol import (
     Return,
     Role,
     SignalMessage,
+    cache_key,
 )
 from qobjects.qmp.proxy import ClientContext
 from qobjects.qmp.remote_signals import Remote, RemoteSignals
@@ -358,10 +359,7 @@ class SessionBase:
         signal = bound.signal
         # Repeated data decodes to the same values: reuse them (scalars only).
         try:
-            items = tuple([(k, type(v), v) for k, v in data.items()])
-            if any(t is float for _, t, _ in items):
-                raise TypeError("floats are not cached (-0.0 == 0.0)")
-            key: object = (signal, items)
+            key: object = (signal, tuple(data), cache_key(data, data))  # the server's rule too
             values = self._decoded.get(key)
         except TypeError:
             key, values = None, None

@@ -509,3 +509,66 @@ def test_any_bytes_never_raise(data: bytes, cuts: list[int], role: Role, negotia
         pos += size
     events += proto.receive_data(b"")
     assert events[-1] == Closed()
+
+
+# --- pushes encoded in parts, and the one caching rule ---------------------------------------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=5)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    user_data=_json_values,
+    data=st.none() | st.dictionaries(st.text(min_size=1, max_size=4), _json_values, min_size=1, max_size=3),
+    ts=st.tuples(st.integers(0, 2**40), st.integers(0, 999_999)),
+)
+def test_push_parts_make_the_bytes_send_makes(
+    user_data: object, data: dict[str, object] | None, ts: tuple[int, int]
+) -> None:
+    proto = server()
+    whole = proto.send(SignalMessage("IO_ERROR", OWNER, user_data, data, ts))
+    parts = protocol.signal_head("IO_ERROR", OWNER, user_data) + protocol.signal_line(
+        protocol.signal_data(data), ts
+    )
+    assert parts == whole
+    assert proto.send(Event("E", data, ts)) == protocol.event_line(ts, protocol.event_tail("E", data))
+
+
+def test_push_parts_refuse_what_json_cannot_carry() -> None:
+    with pytest.raises(ProtocolError, match="user_data"):
+        protocol.signal_head("S", OWNER, [float("inf")])
+    with pytest.raises(ProtocolError, match="event E"):
+        protocol.event_tail("E", {"x": float("nan")})
+
+
+def test_cache_key_tells_apart_what_encodes_differently() -> None:
+    key = protocol.cache_key
+    assert key({"a": 1}, ["a"]) != key({"a": True}, ["a"])  # 1 == True, but "1" != "true"
+    assert key({"a": "x", "b": None}, ["a", "b"]) == key({"b": None, "a": "x"}, ["a", "b"])
+    for uncacheable in (0.0, -0.0, (1, True), [1], {"x": 1}):
+        with pytest.raises(TypeError):
+            key({"a": uncacheable}, ["a"])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"execute":"q","id":1e400}', b'{"execute":"q","id":[-1e400]}', b'{"execute":"q","id":{"a":[2e308]}}'],
+)
+def test_non_finite_id_is_refused_without_echo(raw: bytes) -> None:
+    (ev,) = server().receive_data(raw)
+    assert isinstance(ev, BadMessage) and not ev.has_id
+    assert "'id'" in ev.desc and "finite" in ev.desc
+
+
+def test_non_finite_user_data_is_refused_with_the_id() -> None:
+    (ev,) = server().receive_data(b'{"connect":"S","owner":{},"user_data":{"a":[1e999]},"id":3}')
+    assert isinstance(ev, BadMessage) and ev.id == 3 and "'user_data'" in ev.desc
+    (ok,) = server().receive_data(b'{"connect":"S","owner":{},"user_data":{"a":[1.5e300]},"id":4}')
+    assert isinstance(ok, Connect)
