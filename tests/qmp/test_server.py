@@ -8,7 +8,7 @@ import stat
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, Protocol, cast
 
 import pytest
 
@@ -439,3 +439,64 @@ def test_tcp_needs_host() -> None:
         await server.close()
 
     asyncio.run(main())
+
+
+Blockdev = default_namespace().types["Blockdev"]
+
+
+class HasPassword(Protocol):
+    password: str | None
+
+
+def test_check_types_checks_handlers_against_their_annotations(sock_path: Path) -> None:
+    seen: list[str] = []
+
+    def block_passwd(device: Blockdev, password: Literal["a", "b"]) -> None:  # type: ignore[valid-type]
+        seen.append(password)
+
+    def eject(device: Blockdev, force: bool | None = None) -> HasPassword:  # type: ignore[valid-type]
+        return cast(HasPassword, cast(Any, device).target)  # a Device: it has .password
+
+    def close_tray(device: Blockdev) -> list[int]:  # type: ignore[valid-type]
+        return [1, "2"]  # type: ignore[list-item]
+
+    async def main(check: bool) -> list[dict[str, Any]]:
+        async with demo_server(sock_path, check_types=check) as (server, _):
+            server.command("block_passwd")(block_passwd)
+            server.command("eject")(eject)
+            server.command("blockdev-close-tray")(close_tray)
+            c = await RawClient.open(sock_path)
+            await c.negotiate()
+            out = [
+                await c.call({"execute": "block_passwd", "arguments": {"device": HD, "password": p}})
+                for p in ("a", "c")
+            ]
+            out.append(await c.call({"execute": "eject", "arguments": {"device": CD}}))
+            out.append(await c.call({"execute": "blockdev-close-tray", "arguments": {"device": CD}}))
+            await c.close()
+            return out
+
+    ok, bad, eject_reply, close_reply = asyncio.run(main(True))
+    assert ok == {"return": {}} and seen == ["a"]
+    desc = bad["error"]["desc"]
+    assert bad["error"]["class"] == "GenericError"
+    assert "'block_passwd'" in desc and "member 'password'" in desc and "Literal" in desc
+    assert eject_reply == {"return": {}}  # a Device satisfies the protocol
+    assert (
+        "'blockdev-close-tray'" in close_reply["error"]["desc"]
+        and "list[int]" in close_reply["error"]["desc"]
+    )
+    # Off by default: the annotations are not looked at.
+    seen.clear()
+    ok, bad, _, close_reply = asyncio.run(main(False))
+    assert bad == {"return": {}} and seen == ["a", "c"] and close_reply == {"return": {}}
+
+
+def test_check_types_refuses_annotations_it_cannot_resolve() -> None:
+    server = Server(check_types=True)
+
+    def handler(device: NoSuchType) -> None:  # type: ignore[name-defined]  # noqa: F821
+        pass
+
+    with pytest.raises(ValueError, match=r"block_passwd.*NoSuchType"):
+        server.command("block_passwd")(handler)
