@@ -13,7 +13,8 @@ the line before its fence::
 
 ``background=PATH``
     the block serves until interrupted: it runs in a thread, and the page
-    goes on once ``PATH`` exists (the blocks below are its clients).
+    goes on once the Unix socket ``PATH`` accepts connections (the blocks
+    below are its clients).
 ``demo=PATH``
     ``qobjects serve --demo --unix PATH`` is running.
 ``qemu=PATH``
@@ -39,6 +40,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -180,12 +182,20 @@ def qemu_command(blocks: list[Block], before: Block) -> list[str]:
 
 
 def _wait_for(path: Path, what: str, alive: Callable[[], bool]) -> None:
+    """Wait until the Unix socket *path* accepts a connection (bound is not yet listening)."""
     deadline = time.monotonic() + START_TIMEOUT
-    while not path.exists():
+    while True:
+        if path.exists():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(str(path))
+                    return
+                except (ConnectionRefusedError, FileNotFoundError):
+                    pass
         if not alive():
-            raise RuntimeError(f"{what} ended before it created {path}")
+            raise RuntimeError(f"{what} ended before it listened on {path}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not create {path} within {START_TIMEOUT:g}s")
+            raise RuntimeError(f"{what} did not listen on {path} within {START_TIMEOUT:g}s")
         time.sleep(0.02)
 
 
@@ -465,7 +475,9 @@ server.bind("echo.sock")
 server.listen()
 while True:
     conn, _ = server.accept()
-    conn.sendall(conn.recv(100).upper())
+    data = conn.recv(100)
+    if data:  # not the runner's probe
+        conn.sendall(data.upper())
     conn.close()
 ```
 
