@@ -32,68 +32,122 @@ def serve_args(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Serve the demo devices (ide0-hd0, ide1-cd0) over QMP until interrupted "
         "(SIGINT or SIGTERM); a Unix socket is removed on exit. QMP has no "
-        "authentication: prefer --unix, or bind --tcp to a loopback address."
+        "authentication: prefer --unix; --tcp PORT listens on loopback only, and "
+        "another host must be named (with TLS and client certificates unless the "
+        "network is trusted)."
     )
     parser.add_argument(
         "--demo", action="store_true", required=True, help="serve the demo devices (required for now)"
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--unix", metavar="PATH", help="listen on a Unix socket (mode 0600)")
-    where.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP (port 0 picks a free one)")
+    where.add_argument(
+        "--unix", metavar="PATH", help="listen on a Unix socket (mode 0600); a stale socket is replaced"
+    )
+    where.add_argument(
+        "--tcp",
+        metavar="[HOST:]PORT",
+        help="listen on TCP: PORT alone is 127.0.0.1:PORT; port 0 picks a free one",
+    )
+    tls = parser.add_argument_group("TLS (with --tcp)")
+    tls.add_argument("--tls-cert", metavar="FILE", help="the server's certificate chain (PEM)")
+    tls.add_argument("--tls-key", metavar="FILE", help="its private key (PEM)")
+    tls.add_argument("--tls-ca", metavar="FILE", help="require client certificates signed by this CA (PEM)")
+    limits = parser.add_argument_group("limits (see docs/protocol.md)")
+    from qobjects.qmp.server import LIMITS
+
+    for name, (default, text) in LIMITS.items():
+        limits.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_positive,
+            default=default,
+            metavar="N",
+            help=f"{text} (default: %(default)s)",
+        )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return value
 
 
 def _tcp(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise UsageError(f"bad --tcp value {text!r}: expected HOST:PORT")
-    return host.strip("[]"), int(port)
+    if not port.isdigit() or not 0 <= int(port) < 65536 or (sep and not host):
+        raise UsageError(f"bad --tcp value {text!r}: expected PORT or HOST:PORT")
+    if not sep:
+        return "127.0.0.1", int(port)  # a bare port: loopback only
+    host = host.strip("[]")
+    if host in ("0", "*"):
+        raise UsageError(
+            f"bad --tcp value {text!r}: name the address to listen on (0.0.0.0 or :: for every interface)"
+        )
+    return host, int(port)
 
 
-def _stale_socket(path: Path) -> str:
-    """Remove a socket file nobody listens on (a killed server's); else say why not."""
-    import socket
-    import stat
+def _tls_context(args: argparse.Namespace) -> Any:
+    """The server's TLS context from --tls-*, or None."""
+    if not (args.tls_cert or args.tls_key or args.tls_ca):
+        return None
+    if not args.tcp:
+        raise UsageError("--tls-cert, --tls-key and --tls-ca go with --tcp")
+    if not args.tls_cert:
+        raise UsageError("TLS needs --tls-cert (and --tls-key unless the key is in that file)")
+    import ssl
 
-    if not stat.S_ISSOCK(path.stat().st_mode):
-        return "already exists and is not a socket; remove it or pick another path"
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        probe.connect(str(path))
-    except ConnectionRefusedError:
-        path.unlink()  # left behind by a server that died
-        return ""
-    except OSError as err:
-        return f"cannot be checked: {err.strerror or err}"
-    finally:
-        probe.close()
-    return "is in use by a running server; pick another path"
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_ca:
+            ctx.load_verify_locations(args.tls_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        raise _Failed(f"cannot load the TLS files: {getattr(exc, 'strerror', None) or exc}") from None
+    return ctx
+
+
+class _Failed(Exception):
+    """A failure reported as one line, exit status 1."""
 
 
 def run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     tcp = _tcp(args.tcp) if args.tcp else None
-    if args.unix and Path(args.unix).exists():
-        problem = _stale_socket(Path(args.unix))
-        if problem:
-            print(f"qobjects serve: {args.unix} {problem}", file=err)
-            return 1
-    return asyncio.run(_serve(args.unix, tcp, err))
+    try:
+        ctx = _tls_context(args)
+    except _Failed as exc:
+        print(f"qobjects serve: {exc}", file=err)
+        return 1
+    from qobjects.qmp.server import LIMITS
+
+    limits = {name: getattr(args, name) for name in LIMITS}
+    return asyncio.run(_serve(args.unix, tcp, ctx, limits, err))
 
 
-async def _serve(unix: str | None, tcp: tuple[str, int] | None, err: TextIO) -> int:
+async def _serve(
+    unix: str | None, tcp: tuple[str, int] | None, ctx: Any, limits: dict[str, int], err: TextIO
+) -> int:
     from qobjects.demo import make_demo_server
 
-    server, _ = make_demo_server()
+    server, _ = make_demo_server(**limits)
     try:
         if tcp is not None:
-            port = await server.start_tcp(*tcp)
-            where = f"tcp:{tcp[0]}:{port}"
+            port = await server.start_tcp(*tcp, ssl=ctx)
+            host = f"[{tcp[0]}]" if ":" in tcp[0] else tcp[0]
+            where = f"tcp:{host}:{port}" + (" (TLS)" if ctx is not None else "")
         else:
             assert unix is not None
             await server.start_unix(unix)
             where = f"unix:{unix}"
     except OSError as exc:
         await server.close()
-        print(f"qobjects serve: cannot listen: {exc.strerror or exc}", file=err)
+        problem = exc.strerror or str(exc)
+        if unix is None or not problem.startswith(unix):  # not the path check's own words
+            problem = f"cannot listen: {problem}"
+        print(f"qobjects serve: {problem}", file=err)
         return 1
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -39,6 +39,7 @@ from qobjects.codecs import encode_members
 from qobjects.errors import ProtocolError, ValidationError
 from qobjects.objects import Handle, HandleCodec, Namespace, build
 from qobjects.qmp._commands import CONTROL_COMMANDS, Commands
+from qobjects.qmp._listen import Listener, tcp_sockets, unix_socket
 from qobjects.qmp._output import OutputBudget
 from qobjects.qmp._remote import RemoteConnection, timestamp
 from qobjects.qmp._session import ServerSession
@@ -46,14 +47,23 @@ from qobjects.qmp.protocol import Mode, cache_key, event_line, event_tail
 from qobjects.schema import Schema
 from qobjects.signals import Connection, Signal
 
-__all__ = ["Server"]
+__all__ = ["LIMITS", "Server"]
 
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# After this many accept() failures for lack of descriptors, one log line a second.
-_ACCEPT_LOG_INTERVAL = 1.0
+#: Every limit of a server: parameter -> (default, what it limits). docs/protocol.md
+#: says what a client sees at each; ``qobjects serve`` has an option for each.
+LIMITS: dict[str, tuple[int, str]] = {
+    "max_output": (64 << 20, "bytes a session may have unsent before it is cut for not reading"),
+    "max_output_total": (1 << 30, "bytes all sessions together may have unsent"),
+    "max_connections": (10_000, "signal connections per session"),
+    "max_user_data": (64 << 10, "bytes of one connect's user_data, encoded"),
+    "max_pending": (8, "requests waiting behind a running command before reading pauses"),
+    "max_message_size": (1 << 20, "bytes of one message from a client"),
+    "backlog": (socket.SOMAXCONN, "connections waiting to be accepted"),
+}
 
 
 class Server:
@@ -87,13 +97,13 @@ class Server:
         *,
         namespace: Namespace | None = None,
         check_types: bool = False,
-        max_output: int = 64 << 20,
-        max_output_total: int = 1 << 30,
-        max_connections: int = 10_000,
-        max_user_data: int = 64 << 10,
-        max_pending: int = 8,
-        max_message_size: int = 1 << 20,
-        backlog: int = socket.SOMAXCONN,
+        max_output: int = LIMITS["max_output"][0],
+        max_output_total: int = LIMITS["max_output_total"][0],
+        max_connections: int = LIMITS["max_connections"][0],
+        max_user_data: int = LIMITS["max_user_data"][0],
+        max_pending: int = LIMITS["max_pending"][0],
+        max_message_size: int = LIMITS["max_message_size"][0],
+        backlog: int = LIMITS["backlog"][0],
     ) -> None:
         limits = {
             "max_output": max_output,
@@ -139,15 +149,14 @@ class Server:
         self._budget = OutputBudget(max_output_total)
         self._sessions: set[ServerSession] = set()
         self._lingering: set[ServerSession] = set()  # cut, still sending what they hold
-        self._servers: list[asyncio.base_events.Server] = []
+        self._listeners: list[Listener] = []
+        self._closed: asyncio.Event | None = None
         self._unix_paths: list[Path] = []
         self._schema_info: list[dict[str, object]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         #: every session's signal connections, by id
         self.connections: dict[int, RemoteConnection] = {}
         self._mirrors: list[Connection[Any]] = []
-        self._accept_failures = 0
-        self._accept_logged = 0.0
 
     # --- commands -----------------------------------------------------------
 
@@ -253,8 +262,8 @@ class Server:
         tails: dict[object, str] = {}
 
         def mirror(owner: Handle, **values: Any) -> None:
-            if not self._sessions:
-                return
+            if not self._sessions or owner._session is not None:
+                return  # a client's view of a remote owner is not this server's to mirror
             values[owner_py] = owner if owner_is_handle else str(owner.value)
             cache: dict[object, str] | None = None
             key: object = None
@@ -301,13 +310,7 @@ class Server:
         path = Path(path)
         _check_unix_path(path)
         self._mirror_signals()
-        old = os.umask(0o177)
-        try:
-            srv = await self._loop.create_unix_server(self._new_session, str(path), backlog=self.backlog)
-        finally:
-            os.umask(old)
-        os.chmod(path, 0o600)
-        self._servers.append(srv)
+        self._listeners.append(Listener(unix_socket(path, self.backlog), self._new_session))
         self._unix_paths.append(path)
         log.info("listening on unix:%s", path)
 
@@ -327,9 +330,9 @@ class Server:
             raise ValueError("start_tcp needs an explicit host (e.g. '127.0.0.1')")
         self._loop = asyncio.get_running_loop()
         self._mirror_signals()
-        srv = await self._loop.create_server(self._new_session, host, port, backlog=self.backlog, ssl=ssl)
-        self._servers.append(srv)
-        bound = srv.sockets[0].getsockname()[1]
+        socks = tcp_sockets(host, port, self.backlog)
+        self._listeners.extend(Listener(sock, self._new_session, ssl) for sock in socks)
+        bound = socks[0].getsockname()[1]
         tls = " with TLS" if ssl is not None else ""
         if _is_loopback(host):
             log.info("listening on tcp:%s:%d%s", host, bound, tls)
@@ -354,23 +357,22 @@ class Server:
         await self._budget.drain(stall)
 
     async def serve_forever(self) -> None:
-        """Serve until cancelled (start_unix/start_tcp first)."""
+        """Serve until cancelled or closed (start_unix/start_tcp first)."""
+        if self._closed is None:
+            self._closed = asyncio.Event()
         try:
-            await asyncio.gather(*(s.serve_forever() for s in self._servers))
+            await self._closed.wait()
         finally:
             await self.close()
 
     async def close(self) -> None:
         """Stop listening, end every session, remove Unix socket files."""
-        for srv in self._servers:
-            srv.close()
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
         for session in [*self._sessions, *self._lingering]:
             session.close("server closing")
         self._lingering.clear()
-        for srv in self._servers:
-            with contextlib.suppress(Exception):
-                await srv.wait_closed()
-        self._servers.clear()
         for path in self._unix_paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -378,6 +380,9 @@ class Server:
         for conn in self._mirrors:
             conn.disconnect(missing_ok=True)
         self._mirrors.clear()
+        if self._closed is not None:
+            self._closed.set()
+        await asyncio.sleep(0)  # let the aborted transports report connection_lost
 
     async def __aenter__(self) -> Server:
         return self
@@ -413,7 +418,7 @@ def _check_unix_path(path: Path) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
-        raise OSError(errno.EEXIST, f"{path} exists and is not a socket; remove it or pick another path")
+        raise OSError(errno.EEXIST, f"{path} already exists and is not a socket; remove it or pick another path")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(str(path))

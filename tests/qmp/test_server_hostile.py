@@ -426,3 +426,79 @@ def test_unexpected_exception_text_does_not_reach_the_client(
 
     asyncio.run(main())
     assert any("secret.key" in (r.exc_text or "") for r in caplog.records)
+
+
+# --- 10: out of file descriptors ----------------------------------------------------------------
+
+_FD_SERVER = """
+import asyncio, logging, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+from qobjects.demo import make_demo_server
+
+async def main():
+    server, _ = make_demo_server()
+    await server.start_unix(sys.argv[1])
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.close()
+
+asyncio.run(main())
+"""
+
+
+def test_out_of_descriptors_one_line_a_second_and_recovery(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    path = tmp_path / "fd.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FD_SERVER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+
+        def client() -> socket.socket:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(5)
+            s.connect(str(path))
+            return s
+
+        def round_trip(s: socket.socket, request: bytes) -> bytes:
+            s.sendall(request)
+            data = b""
+            while not data.endswith(b"\r\n"):
+                data += s.recv(65536)
+            return data
+
+        first = client()
+        assert b"QMP" in first.recv(65536)
+        assert b"return" in round_trip(first, b'{"execute":"qmp_capabilities"}')
+        t0 = time.monotonic()
+        crowd = [client() for _ in range(80)]  # far more than the 40 descriptors
+        time.sleep(2.0)
+        # The session that was there before still works.
+        assert b"return" in round_trip(first, b'{"execute":"query-version"}')
+        for s in crowd:
+            s.close()
+        time.sleep(0.5)
+        late = client()
+        assert b"QMP" in late.recv(65536)  # accepted again once descriptors are free
+        seconds = time.monotonic() - t0
+        late.close()
+        first.close()
+    finally:
+        proc.stdin.close()  # the server closes
+        err = proc.stderr.read().decode()
+        proc.wait(20)
+        proc.stdout.close()
+        proc.stderr.close()
+    lines = err.splitlines()
+    assert "Traceback" not in err
+    assert any("cannot accept new sessions" in line for line in lines), err
+    assert len(lines) <= seconds + 2, lines
