@@ -11,6 +11,7 @@ Every exception has one root, :class:`QObjectsError`::
      +-- SlotSignatureError (TypeError)  a slot cannot take what its signal delivers
      +-- NotConnected (LookupError)  disconnecting what is not connected
      +-- SlotError (ExceptionGroup)  one or more slots raised during an emit
+     +-- SignalRecursionError (RecursionError)  slots re-emit a signal without end
      +-- QMPError                    an error reply (.error_class, .desc)
      |    +-- GenericError
      |    +-- CommandNotFound
@@ -45,6 +46,7 @@ __all__ = [
     "QMPError",
     "QObjectsError",
     "SchemaError",
+    "SignalRecursionError",
     "SlotError",
     "SlotSignatureError",
     "StateError",
@@ -155,6 +157,33 @@ class SlotError(ExceptionGroup[Exception], QObjectsError):
 
     def derive(self, excs: Sequence[Exception]) -> SlotError:  # type: ignore[override]
         return SlotError(self.message, excs)
+
+
+class SignalRecursionError(QObjectsError, RecursionError):
+    """Slots re-emitted a signal without end.
+
+    Raised instead of a bare ``RecursionError`` from deep in the stack when
+    nested emits of one signal reach the depth limit, which is Python's
+    recursion limit (``sys.getrecursionlimit()``; raise it with
+    ``sys.setrecursionlimit`` for deeper legitimate nesting).
+
+    :ivar signal: the signal, as ``"signal Blockdev.IO_ERROR"``.
+    :ivar depth: how many of its emits were nested when the limit was reached.
+    :ivar limit: the recursion limit in force.
+    """
+
+    def __init__(self, signal: str, depth: int, limit: int) -> None:
+        super().__init__(signal, depth, limit)
+        self.signal = signal
+        self.depth = depth
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return (
+            f"{self.signal} was emitted from its own slots {self.depth} levels deep: a slot "
+            f"re-emits it without end (nesting is bounded by Python's recursion limit, "
+            f"sys.getrecursionlimit() = {self.limit})"
+        )
 
 
 class QMPError(QObjectsError):

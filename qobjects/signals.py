@@ -1,4 +1,4 @@
-"""The dispatch core: :class:`Signal`, :class:`BoundSignal`, :class:`Connection`.
+"""The dispatch core: :class:`Signal`, :class:`BoundSignal` (and :class:`Connection`).
 
 A :class:`Signal` is a descriptor on a handle class. On the class it is the
 signal itself (connecting there reaches every owner); on a handle it gives a
@@ -11,7 +11,11 @@ blocked state change, so an emit validates its data with one class
 comparison per member and calls slots with plain keywords; it never takes a
 lock and never looks at other owners. Connect and disconnect (rare) take the
 signal's lock and publish a new immutable tuple of connections, so every
-emit delivers to a consistent snapshot.
+emit delivers to a consistent snapshot. Connection options (``once``,
+``weak``, ``loop``, ``check_types``; see :mod:`qobjects.signals_slots`) and
+pauses (:mod:`qobjects.signals_hold`) only ever take the slower path of the
+connections that use them; the recursion guard costs emit nothing (it reads
+the stack only once a ``RecursionError`` is on its way).
 
 blinker carries the connect/disconnect notifications (:data:`connected`,
 :data:`disconnected`, keyed by the class-level :class:`Signal` as sender), the
@@ -21,14 +25,11 @@ part of signalling it is good at; it stays off the emit path.
 from __future__ import annotations
 
 import asyncio
-import inspect
-import itertools
-import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import blinker
 
@@ -38,14 +39,22 @@ from qobjects.codecs import (
     compile_members,
     member_params,
 )
-from qobjects.errors import NotConnected, SlotError, SlotSignatureError, StateError
+from qobjects.errors import NotConnected, StateError
+from qobjects.signals_hold import NO_INITIAL, Held, Reducer
+from qobjects.signals_slots import (
+    Connection,
+    next_connection_id,
+    raise_if_recursion,
+    raise_slot_error,
+)
 
 if TYPE_CHECKING:
     from qobjects.objects import Handle
 
-__all__ = ["BoundSignal", "Connection", "Signal", "connected", "disconnected"]
+__all__ = ["BoundSignal", "Connection", "Signal", "connected", "disconnected", "next_connection_id"]
 
-log = logging.getLogger(__name__)
+# The remote session modules call these by their older names.
+_raise_slot_error = raise_slot_error
 
 _notifications = blinker.Namespace()
 connected = _notifications.signal("connected")
@@ -55,264 +64,187 @@ disconnected = _notifications.signal("disconnected")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_ids = itertools.count(1)
-_background: set[asyncio.Task[Any]] = set()
+Loop = asyncio.AbstractEventLoop
 
 
-def next_connection_id() -> int:
-    """A connection id unique in this process."""
-    return next(_ids)
+def _same_slot(conns: Sequence[Connection[Any]], slot: Callable[..., Any]) -> Connection[Any] | None:
+    """The live connection of *slot* among *conns* (for ``unique=True``)."""
+    for conn in conns:
+        if conn._active and conn.slot == slot:
+            return conn
+    return None
 
 
-def _analyze(slot: Callable[..., Any], signal: Signal) -> tuple[bool, tuple[str, ...]]:
-    """Which members a slot takes: (takes them all, their names).
+_CONNECT_DOC = """\
+Connect *slot*: to this owner's signal, or on the class to every local owner.
 
-    :raises SlotSignatureError: the slot cannot be called as
-        ``slot(owner, **members)`` with the members it names.
-    """
-    members = [s.py for s in signal.specs]
-    try:
-        sig = inspect.signature(slot)
-    except (TypeError, ValueError):
-        # Built-ins without a signature: trust them with everything.
-        return True, tuple(members)
-    params = list(sig.parameters.values())
-    P = inspect.Parameter
-    if not params or params[0].kind not in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD, P.VAR_POSITIONAL):
-        raise SlotSignatureError(
-            f"slot {_slot_name(slot)} for {signal.describe()} must take the owner "
-            f"({signal.owner_name}) as its first positional parameter"
-        )
-    annotations = _annotations(slot)
-    if params[0].kind != P.VAR_POSITIONAL:
-        _check_annotation(slot, signal, params[0].name, annotations, signal.owner_class, "the owner")
-    rest = params if params[0].kind == P.VAR_POSITIONAL else params[1:]
-    accepted: list[str] = []
-    var_kw = False
-    for p in rest:
-        if p.kind == P.VAR_KEYWORD:
-            var_kw = True
-        elif p.kind == P.VAR_POSITIONAL:
-            continue
-        elif p.name in members and p.kind != P.POSITIONAL_ONLY:
-            spec = signal.specs[members.index(p.name)]
-            _check_annotation(slot, signal, p.name, annotations, spec.annotation(), f"member '{spec.name}'")
-            accepted.append(p.name)
-        elif p.default is P.empty:
-            have = ", ".join(members) or "none"
-            raise SlotSignatureError(
-                f"slot {_slot_name(slot)} needs parameter '{p.name}', which "
-                f"{signal.describe()} never provides (its members: {have})"
-            )
-    if var_kw or len(accepted) == len(members):
-        return True, tuple(members)
-    return False, tuple(m for m in members if m in accepted)
+        Usable as a decorator: ``@sig.connect`` or ``@sig.connect(once=True)``.
 
-
-def _annotations(slot: Callable[..., Any]) -> dict[str, Any]:
-    try:
-        return inspect.get_annotations(slot, eval_str=True)
-    except Exception:  # unresolvable names: nothing to compare
-        return {}
-
-
-def _check_annotation(
-    slot: Callable[..., Any], signal: Signal, name: str, annotations: dict[str, Any], given: Any, what: str
-) -> None:
-    """Reject a parameter whose annotation cannot hold what the signal passes.
-
-    Only plain classes are compared (as mypy would: the delivered type must
-    be a subclass of the annotated one); anything else is trusted.
-    """
-    wanted = annotations.get(name)
-    if not isinstance(wanted, type) or wanted is object or wanted is Any:
-        return
-    delivered = [a for a in getattr(given, "__args__", (given,)) if a is not type(None)]
-    if not all(isinstance(d, type) for d in delivered):
-        return
-    if not all(issubclass(d, wanted) for d in delivered):
-        names = " | ".join(d.__name__ for d in delivered)
-        raise SlotSignatureError(
-            f"slot {_slot_name(slot)}: parameter '{name}' is annotated {wanted.__name__}, "
-            f"but {signal.describe()} passes {what} as {names}"
-        )
-
-
-def _slot_name(slot: object) -> str:
-    return getattr(slot, "__qualname__", None) or repr(slot)
-
-
-class Connection(Generic[F]):
-    """One slot connected to one signal of one owner (or of every owner).
-
-    Callable like the slot itself, so the decorator form leaves a usable
-    function. ``id`` is unique in the process (for a remote connection it is
-    the server's id).
-    """
-
-    __slots__ = (
-        "__weakref__",
-        "_active",
-        "_fast",
-        "_fired",
-        "_ref",
-        "_slot",
-        "bound",
-        "full",
-        "id",
-        "is_coroutine",
-        "names",
-        "once",
-        "signal",
-    )
-
-    def __init__(
-        self,
-        signal: Signal,
-        bound: BoundSignal | None,
-        slot: F,
-        *,
-        once: bool = False,
-    ) -> None:
-        self.full, self.names = _analyze(slot, signal)
-        self.id = next_connection_id()
-        self.signal = signal
-        self.bound = bound
-        self.once = once
-        self._fired = False
-        self._active = True
-        self.is_coroutine = inspect.iscoroutinefunction(slot)
-        self._slot: Callable[..., Any] | None
-        self._ref: weakref.WeakMethod[Callable[..., Any]] | None
-        if inspect.ismethod(slot):
-            # Bound methods are held weakly: the connection goes with the object.
-            self._slot = None
-            self._ref = weakref.WeakMethod(slot, self._collected)
-        else:
-            self._slot = slot
-            self._ref = None
-        self._fast = self._slot is not None and self.full and not once and not self.is_coroutine
-
-    @property
-    def slot(self) -> F | None:
-        """The slot, or None once a weakly held slot was collected."""
-        if self._slot is not None:
-            return self._slot  # type: ignore[return-value]
-        assert self._ref is not None
-        return self._ref()  # type: ignore[return-value]
-
-    @property
-    def connected(self) -> bool:
-        return self._active
-
-    @property
-    def owner(self) -> Handle | None:
-        """The owner, or None for a connection to every owner."""
-        return None if self.bound is None else self.bound.owner
-
-    if TYPE_CHECKING:
-        # Statically a Connection is called exactly like its slot.
-        @property
-        def __call__(self) -> F: ...
-    else:
-
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            slot = self.slot
-            if slot is None:
-                raise ReferenceError("the slot's object was garbage-collected")
-            return slot(*args, **kwargs)
-
-    def disconnect(self, *, missing_ok: bool = False) -> None:
-        """Disconnect this connection (see :meth:`BoundSignal.disconnect`)."""
-        target: BoundSignal | Signal = self.bound if self.bound is not None else self.signal
-        target.disconnect(self, missing_ok=missing_ok)
-
-    def __repr__(self) -> str:
-        state = "connected" if self._active else "disconnected"
-        return f"<Connection {self.id} {self.signal.describe()} -> {_slot_name(self.slot)} {state}>"
-
-    def _collected(self, ref: object) -> None:
-        self._active = False
-        self._fast = False
-        self.signal._purge_later(self)
-
-    def _deliver(self, owner: Handle, data: dict[str, Any]) -> None:
-        """Call the slot the slow way: weak, once, partial or coroutine."""
-        if not self._active:
-            return
-        slot = self.slot
-        if slot is None:
-            return
-        if self.once:
-            with self.signal._lock:
-                if self._fired:
-                    return
-                self._fired = True
-            self.disconnect(missing_ok=True)
-        kwargs = data if self.full else {n: data[n] for n in self.names}
-        result = slot(owner, **kwargs)
-        if self.is_coroutine:
-            _schedule(result, self)
-
-    async def _deliver_async(self, owner: Handle, data: dict[str, Any]) -> None:
-        if not self._active:
-            return
-        slot = self.slot
-        if slot is None:
-            return
-        if self.once:
-            with self.signal._lock:
-                if self._fired:
-                    return
-                self._fired = True
-            self.disconnect(missing_ok=True)
-        kwargs = data if self.full else {n: data[n] for n in self.names}
-        result = slot(owner, **kwargs)
-        if inspect.isawaitable(result):
-            await result
-
-
-def _schedule(coro: Any, conn: Connection[Any]) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        coro.close()
-        raise StateError(
-            f"coroutine slot {_slot_name(conn.slot)} needs a running event loop: "
-            "emit from a coroutine or use 'await ...emit_async(...)'"
-        ) from None
-    task = loop.create_task(coro)
-    _background.add(task)
-    task.add_done_callback(_task_done)
-
-
-def _task_done(task: asyncio.Task[Any]) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("coroutine slot failed", exc_info=task.exception())
-
-
-def _raise_slot_error(failures: list[tuple[Connection[Any], Exception]]) -> None:
-    excs = []
-    for conn, exc in failures:
-        exc.add_note(f"raised by slot {_slot_name(conn.slot)} (connection {conn.id})")
-        excs.append(exc)
-    n = len(excs)
-    raise SlotError(
-        f"{n} slot{'s' if n > 1 else ''} of {failures[0][0].signal.describe()} raised",
-        excs,
-        [c.slot for c, _ in failures],
-    )
+        :param once: disconnect after the first delivery.
+        :param loop: queue every delivery to this asyncio loop: the slot runs in
+            the loop's thread (``call_soon_threadsafe``), emit returns at once,
+            and deliveries keep their order per loop. A coroutine slot runs as a
+            task of that loop. A slot that raises there is reported to the
+            loop's exception handler. Emitting once the loop is closed removes
+            the connection and raises :class:`StateError` (in a :class:`SlotError`).
+        :param unique: if *slot* is already connected here, return that
+            connection (with the options it was made with) instead of a new one.
+        :param weak: hold the slot by a weak reference (any slot that takes one);
+            the connection goes when the slot is collected. ``None`` (the
+            default): bound methods weakly, everything else strongly.
+        :param check_types: check every delivered value, and the owner, against
+            the slot's own annotations with typeguard (unions, ``Literal``,
+            generics, protocols); a mismatch raises :class:`WrongType` naming
+            the slot and the member (in a :class:`SlotError`) and the slot is
+            not called.
+        :raises SlotSignatureError: the slot cannot take the owner and the
+            members it names (or, with *check_types*, its annotations do not resolve).
+        :raises StateError: *loop* is closed.
+        :raises TypeError: *weak* is true for a slot that takes no weak reference.
+"""
 
 
 class _Blocker:
-    """State shared by what can be blocked: a count and the connections."""
+    """What a bound signal and a class-level signal share: connections, blocking, pausing."""
 
-    __slots__ = ("_blocked", "_conns")
+    __slots__ = ("_blocked", "_conns", "_held")
 
     def __init__(self) -> None:
         self._conns: tuple[Connection[Any], ...] = ()
         self._blocked = 0
+        self._held: Held | None = None
+
+    # Each subclass says which signal it is, how it re-plans its emits, and how one slot connects.
+    def _sig(self) -> Signal:
+        raise NotImplementedError
+
+    def _where(self) -> str:
+        raise NotImplementedError
+
+    def _replan(self) -> None:
+        raise NotImplementedError
+
+    def _new(
+        self, slot: Callable[..., Any], once: bool, loop: Loop | None, weak: bool | None, check_types: bool
+    ) -> Connection[Any]:
+        raise NotImplementedError
+
+    def _connect(
+        self,
+        slot: Callable[..., Any],
+        once: bool,
+        loop: Loop | None,
+        unique: bool,
+        weak: bool | None,
+        check_types: bool,
+    ) -> Connection[Any]:
+        if not unique:
+            return self._new(slot, once, loop, weak, check_types)
+        # Check and connect as one step: two unique connects of one slot make one connection.
+        with self._sig()._unique_lock:
+            found = _same_slot(self._conns, slot)
+            return found if found is not None else self._new(slot, once, loop, weak, check_types)
+
+    @overload
+    def connect(
+        self,
+        slot: F,
+        *,
+        once: bool = False,
+        loop: Loop | None = None,
+        unique: bool = False,
+        weak: bool | None = None,
+        check_types: bool = False,
+    ) -> Connection[F]: ...
+    @overload
+    def connect(
+        self,
+        slot: None = None,
+        *,
+        once: bool = False,
+        loop: Loop | None = None,
+        unique: bool = False,
+        weak: bool | None = None,
+        check_types: bool = False,
+    ) -> Callable[[F], Connection[F]]: ...
+
+    def connect(
+        self,
+        slot: F | None = None,
+        *,
+        once: bool = False,
+        loop: Loop | None = None,
+        unique: bool = False,
+        weak: bool | None = None,
+        check_types: bool = False,
+    ) -> Connection[F] | Callable[[F], Connection[F]]:
+        if slot is None:
+            return lambda f: self._connect(f, once, loop, unique, weak, check_types)
+        return self._connect(slot, once, loop, unique, weak, check_types)
+
+    connect.__doc__ = _CONNECT_DOC
+
+    @contextmanager
+    def connected_to(
+        self,
+        slot: F,
+        *,
+        once: bool = False,
+        loop: Loop | None = None,
+        weak: bool | None = None,
+        check_types: bool = False,
+    ) -> Iterator[Connection[F]]:
+        """Connect *slot* for the duration of a ``with`` block (the connection is yielded).
+
+        Takes the options of ``connect`` except ``unique``.
+
+        :raises SlotSignatureError: the slot cannot take the owner and the members it names.
+        """
+        conn = self._new(slot, once, loop, weak, check_types)
+        try:
+            yield conn
+        finally:
+            conn.disconnect(missing_ok=True)
+
+    @contextmanager
+    def paused(self, reducer: Reducer | None = None, initial: Any = NO_INITIAL) -> Iterator[None]:
+        """Hold emissions inside the ``with`` block and deliver them when it ends.
+
+        Emits are still checked when they happen; delivery waits. Without a
+        *reducer* every held emission is delivered, in order. With one, each
+        owner's held emissions become one: ``reducer(previous, new)`` is
+        folded over their data (dicts of member values by Python name),
+        starting from *initial* if given, or ``reducer(list_of_data)`` if it
+        takes one argument; the result is emitted (and checked) once.
+        Blocking wins over pausing: blocked emissions are dropped. Nested
+        pauses of the same signal deliver when the outermost ends, with its
+        reducer.
+
+        :raises SlotError: when the block ends, if slots raised (every held
+            emission was still delivered).
+        """
+        sig = self._sig()
+        with sig._lock:
+            held = self._held
+            if held is None:
+                held = self._held = Held(sig.attr, reducer, initial, self._where())
+                self._replan()
+            held.depth += 1
+        try:
+            yield
+        finally:
+            with sig._lock:
+                held.depth -= 1
+                last = held.depth == 0
+                if last:
+                    self._held = None
+                    self._replan()
+            if last:
+                held.release(self._where(), sig.check)
+
+    def is_paused(self) -> bool:
+        """Inside a ``paused()`` block (of this signal or, for an owner, of its class)."""
+        return self._held is not None or self._sig()._held is not None
 
 
 class BoundSignal(_Blocker):
@@ -325,6 +257,7 @@ class BoundSignal(_Blocker):
         then those connected on the class, in connection order.
         :raises ValidationError: wrong, missing or unknown members (before any slot runs).
         :raises SlotError: after all slots ran, if any raised.
+        :raises SignalRecursionError: slots re-emit the signal without end.
     """
 
     __slots__ = ("__weakref__", "_plan", "emit", "owner", "signal")
@@ -357,10 +290,19 @@ class BoundSignal(_Blocker):
         """This owner's live connections, in order."""
         return tuple(c for c in self._conns if c._active)
 
+    def _sig(self) -> Signal:
+        return self.signal
+
+    def _where(self) -> str:
+        return f"{self.signal.describe()} of {self.owner}"
+
     def _rebuild(self) -> None:
         sig = self.signal
+        targets: tuple[Any, ...]
         if self._blocked or sig._blocked:
-            targets: tuple[Connection[Any], ...] = ()
+            targets = ()
+        elif self._held is not None or sig._held is not None:
+            targets = (self._held or sig._held,)  # emit hands every emission to the pause
         else:
             targets = self._conns + sig._conns
         if self._plan is None:  # remote: the server emits
@@ -371,22 +313,21 @@ class BoundSignal(_Blocker):
         targets_cell.cell_contents = targets
         s0_cell.cell_contents = targets[0]._slot if len(targets) == 1 and targets[0]._fast else None
 
-    @overload
-    def connect(self, slot: F, *, once: bool = False) -> Connection[F]: ...
-    @overload
-    def connect(self, slot: None = None, *, once: bool = False) -> Callable[[F], Connection[F]]: ...
+    def _mark_held(self) -> None:
+        """Tell this owner's connections whether a pause holds them (for pushed deliveries)."""
+        held = self._held or self.signal._held
+        for conn in self._conns:
+            conn._hold = held
+            conn._fast = conn._direct and conn._active and held is None
 
-    def connect(
-        self, slot: F | None = None, *, once: bool = False
-    ) -> Connection[F] | Callable[[F], Connection[F]]:
-        """Connect *slot* to this owner's signal; usable as a decorator.
+    def _replan(self) -> None:
+        self._mark_held()
+        self._rebuild()
 
-        :param once: disconnect after the first delivery.
-        :raises SlotSignatureError: the slot cannot take the owner and the members it names.
-        """
-        if slot is None:
-            return lambda f: self.connect(f, once=once)
-        conn = Connection(self.signal, self, slot, once=once)
+    def _new(
+        self, slot: Callable[..., Any], once: bool, loop: Loop | None, weak: bool | None, check_types: bool
+    ) -> Connection[Any]:
+        conn = Connection(self.signal, self, slot, once=once, loop=loop, weak=weak, check_types=check_types)
         session = self.owner._session
         if session is not None:
             session._connect(self, conn)
@@ -397,6 +338,10 @@ class BoundSignal(_Blocker):
     def _attach(self, conn: Connection[Any]) -> None:
         sig = self.signal
         with sig._lock:
+            held = self._held or sig._held
+            if held is not None:
+                conn._hold = held
+                conn._fast = False
             self._conns = self._conns + (conn,)
             sig._active[self.owner._key] = self
             self._rebuild()
@@ -453,6 +398,10 @@ class BoundSignal(_Blocker):
         values = self.signal.check(**data)
         if self.is_blocked():
             return
+        held = self._held or self.signal._held
+        if held is not None:
+            held._deliver(self.owner, values)
+            return
         await self._deliver_all_async(values)
 
     async def _deliver_all_async(self, values: dict[str, Any]) -> None:
@@ -461,18 +410,20 @@ class BoundSignal(_Blocker):
             try:
                 await conn._deliver_async(self.owner, values)
             except Exception as exc:
+                if isinstance(exc, RecursionError):
+                    raise_if_recursion(exc)
                 failures.append((conn, exc))
         if failures:
-            _raise_slot_error(failures)
+            raise_slot_error(failures)
 
     def deliver(self, conn: Connection[Any], values: dict[str, Any]) -> None:
-        """Deliver checked *values* to one connection (remote push), honouring blocked()."""
+        """Deliver checked *values* to one connection (remote push), honouring blocked() and paused()."""
         if self.is_blocked():
             return
         try:
             conn._deliver(self.owner, values)
         except Exception as exc:
-            _raise_slot_error([(conn, exc)])
+            raise_slot_error([(conn, exc)])
 
 
 def _find(
@@ -507,6 +458,7 @@ class Signal(_Blocker):
         self._active: dict[object, BoundSignal] = {}  # owners with connections
         self._bound: weakref.WeakSet[BoundSignal] = weakref.WeakSet()
         self._dead: list[Connection[Any]] = []
+        self._unique_lock = threading.Lock()  # connect(unique=True): check and connect as one
         # Compiled by __set_name__, once the owner class (named in errors) is known.
 
     def describe(self) -> str:
@@ -543,7 +495,12 @@ class Signal(_Blocker):
         """Compile the emit factory and the data checker for these members."""
         where = self.describe()
         specs = self.specs
-        ns: dict[str, Any] = {"_raise_slot_error": _raise_slot_error}
+        # _q_signal also marks this signal's emit frames for the recursion guard.
+        ns: dict[str, Any] = {
+            "_raise_slot_error": raise_slot_error,
+            "_raise_if_recursion": raise_if_recursion,
+            "_q_signal": self,
+        }
         checks = compile_members(specs, where, ns, indent="        ")
         params = member_params(specs)
         kw = ", ".join(f"{s.py}={s.py}" for s in specs)
@@ -570,6 +527,7 @@ class Signal(_Blocker):
             f"                if _q_c._fast: _q_c._slot({call})",
             f"                else: _q_c._deliver(_q_owner, {as_dict})",
             "            except Exception as _q_e:",
+            "                if isinstance(_q_e, RecursionError): _raise_if_recursion(_q_e)",
             "                if _q_failures is None: _q_failures = []",
             "                _q_failures.append((_q_c, _q_e))",
             "        if _q_failures: _raise_slot_error(_q_failures)",
@@ -593,23 +551,25 @@ class Signal(_Blocker):
         for bound in list(self._bound):
             bound._rebuild()
 
-    @overload
-    def connect(self, slot: F, *, once: bool = False) -> Connection[F]: ...
-    @overload
-    def connect(self, slot: None = None, *, once: bool = False) -> Callable[[F], Connection[F]]: ...
+    def _sig(self) -> Signal:
+        return self
 
-    def connect(
-        self, slot: F | None = None, *, once: bool = False
-    ) -> Connection[F] | Callable[[F], Connection[F]]:
-        """Connect *slot* to this signal of every local owner; usable as a decorator.
+    def _where(self) -> str:
+        return self.describe()
 
-        :raises SlotSignatureError: the slot cannot take the owner and the members it names.
-        """
-        if slot is None:
-            return lambda f: self.connect(f, once=once)
-        conn = Connection(self, None, slot, once=once)
+    def _replan(self) -> None:
+        for conn in self._conns:
+            conn._hold = self._held
+        for bound in list(self._bound):
+            bound._replan()
+
+    def _new(
+        self, slot: Callable[..., Any], once: bool, loop: Loop | None, weak: bool | None, check_types: bool
+    ) -> Connection[Any]:
+        conn = Connection(self, None, slot, once=once, loop=loop, weak=weak, check_types=check_types)
         with self._lock:
             self._purge()
+            conn._hold = self._held
             self._conns = self._conns + (conn,)
             self._rebuild_all()
         connected.send(self, connection=conn, owner=None)
@@ -674,7 +634,7 @@ class Signal(_Blocker):
             self._remove_dead(self._dead.pop())
 
     def _remove_dead(self, conn: Connection[Any]) -> None:
-        bound = conn.bound
+        bound = cast("BoundSignal | None", conn.bound)
         if bound is None:
             self._conns = tuple(c for c in self._conns if c is not conn)
             self._rebuild_all()

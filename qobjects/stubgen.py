@@ -116,6 +116,12 @@ from qobjects.signals import Signal as _Signal
 
 _H = '_H = TypeVar("_H", bound=_Handle)'
 
+# The keyword options of Signal.connect and BoundSignal.connect (qobjects.signals).
+_CONNECT_OPTIONS = (
+    ", *, once: bool = ..., loop: asyncio.AbstractEventLoop | None = ..., unique: bool = ...,"
+    " weak: bool | None = ..., check_types: bool = ..."
+)
+
 _SESSIONS = '''\
 class AsyncSession:
     """A QMP client session (asyncio), with a typed method per command of the schema.
@@ -559,7 +565,7 @@ class _Generator:
                 self.emit(f"    owner: {owner}")
                 self._init(emit_params, "def emit(self", "None")
                 self._init(emit_params, "async def emit_async(self", "None")
-            self._connect_overloads("connect", overloads, ", *, once: bool = ...", decorator=True)
+            self._connect_overloads("connect", overloads, _CONNECT_OPTIONS, decorator=True)
 
     def _connect_overloads(
         self, name: str, typevars: list[tuple[str, str]], tail: str, *, decorator: bool
