@@ -270,8 +270,15 @@ async def canned_server(path: Path, replies: list[object]) -> asyncio.AbstractSe
 
 
 def test_unknown_reply_members_ignored_missing_required_rejected(sock_path: Path) -> None:
-    newer = [{"device": {"__handle__": "Blockdev", "data": "hd"}, "type": "hd",
-              "removable": False, "locked": False, "new-member": 1}]
+    newer = [
+        {
+            "device": {"__handle__": "Blockdev", "data": "hd"},
+            "type": "hd",
+            "removable": False,
+            "locked": False,
+            "new-member": 1,
+        }
+    ]
     older = [{"type": "hd"}]
 
     async def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,111 @@ def test_arbitrary_input_is_answered_and_server_survives(
                 await bystander.close()
 
     asyncio.run(main())
+
+
+# --- real QEMU: what its own clients rely on ------------------------------------------
+
+
+def test_qemu_fds_getfd_closefd_and_add_fd(qemu: Path) -> None:
+    import os
+
+    import qobjects
+
+    r, w = os.pipe()
+    try:
+        with qobjects.connect(qemu) as s:
+            assert s.execute("getfd", {"fdname": "pipe0"}, fds=[r]) == {}
+            assert s.execute("closefd", fdname="pipe0") == {}
+            with pytest.raises(qobjects.QMPError, match="pipe0"):
+                s.execute("closefd", fdname="pipe0")  # passed once, closed once
+            added: Any = s.execute("add-fd", fds=[w])
+            assert set(added) == {"fdset-id", "fd"}
+            fdsets: Any = s.execute("query-fdsets")
+            assert [f["fdset-id"] for f in fdsets] == [added["fdset-id"]]
+            assert s.execute("remove-fd", {"fdset-id": added["fdset-id"]}) == {}
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_qemu_fds_async(qemu: Path) -> None:
+    import os
+
+    import qobjects
+
+    async def main() -> None:
+        r, w = os.pipe()
+        try:
+            async with await qobjects.aconnect(qemu) as s:
+                assert await s.execute_raw("getfd", {"fdname": "a"}, fds=[r]) == {}
+                assert await s.execute_raw("closefd", {"fdname": "a"}) == {}
+        finally:
+            os.close(r)
+            os.close(w)
+
+    asyncio.run(main())
+
+
+def test_qemu_oob(qemu: Path) -> None:
+    import qobjects
+
+    with qobjects.connect(qemu) as s:
+        assert s.oob  # QEMU offers it on a socket monitor; the session enabled it
+        with pytest.raises(qobjects.QMPError, match="postcopy"):
+            s.execute("migrate-pause", oob=True)  # accepted out of band, refused in this state
+        with pytest.raises(qobjects.QMPError, match="does not support OOB"):
+            s.execute_raw("query-status", oob=True)
+        status: Any = s.execute("query-status")
+        assert status["running"] is False
+
+
+def test_qemu_listen_and_class_level_and_close(qemu: Path) -> None:
+    import gc
+    import weakref
+
+    import qobjects
+
+    Blockdev: Any = qobjects.default_namespace().types["Blockdev"]
+    heard: list[tuple[str, bool]] = []
+    s = qobjects.connect(qemu)
+    conn = Blockdev.tray_moved.connect(lambda owner, tray_open: heard.append((owner.value, tray_open)))
+    try:
+        cd0, cd1 = (i.device for i in s.query_block())
+        per_owner = cd1.tray_moved.connect(lambda owner, tray_open: None)
+        with s.listen("DEVICE_TRAY_MOVED") as trays:
+            s.blockdev_open_tray(device=cd0)
+            s.blockdev_open_tray(device=cd1)
+            first = trays.get(10)
+            assert first.name == "DEVICE_TRAY_MOVED" and first["tray_open"] is True
+        for _ in range(200):
+            if len(heard) == 2:
+                break
+            time.sleep(0.02)
+        assert sorted(heard) == [("cd0", True), ("cd1", True)]  # every owner, class-level
+    finally:
+        Blockdev.tray_moved.disconnect(conn)
+    ref = weakref.ref(s)
+    s.close()
+    assert not per_owner.connected  # compatibility mode: detached on close
+    del s, cd0, cd1, per_owner, trays, first
+    gc.collect()
+    gc.collect()
+    assert ref() is None
+
+
+def test_qemu_qmp_legacy_client_against_demo_server(sock_path: Path) -> None:
+    from qemu.qmp.legacy import QEMUMonitorProtocol
+
+    from tests.qmp.test_client import ServerThread
+
+    st = ServerThread(sock_path)
+    try:
+        qmp = QEMUMonitorProtocol(str(sock_path))
+        qmp.connect()
+        try:
+            reply = qmp.cmd_obj({"execute": "query-block"})
+            assert [b["device"] for b in reply["return"]] == ["ide0-hd0", "ide1-cd0"]
+        finally:
+            qmp.close()
+    finally:
+        st.close()
