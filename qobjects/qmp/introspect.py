@@ -312,6 +312,14 @@ class ServerNamespace(Namespace):
                 self._table[sig.event_name].append((cls, signal, owner_of(owners, empty)))
         return cls
 
+    def emulated_signals(self) -> dict[str, tuple[str, list[str]]]:
+        """The signals this server's events give, by name: (owner type, data member names)."""
+        return {
+            sig.name: (sig.owner_name, [m["name"] for m in data])
+            for sig, _, data in self._signals
+            if sig.event_name is not None
+        }
+
     def emulation_table(self) -> dict[str, list[Emulation]]:
         """See :meth:`Namespace.emulation_table`: filled as handle classes are built."""
         return self._table

@@ -104,6 +104,14 @@ def test_signals_and_emulation_table() -> None:
     assert halt.specs == () and find_server({}) == ""
 
 
+def test_emulated_signals() -> None:
+    assert make().emulated_signals() == {
+        "CHANGED": ("Thing", ["state"]),
+        "GONE": ("Thing", []),
+        "HALT": ("Server", []),
+    }
+
+
 def test_owner_of() -> None:
     assert owner_of(["a", "b"])({"a": {"__handle__": "X", "data": "v"}}) == "v"
     assert owner_of(["a"])({"a": ""}) is None
