@@ -3,14 +3,20 @@
 Every contender runs in this process, in one run: a plain call of the slot
 (the floor), blinker's ``send`` with a sender filter, psygnal's ``emit``,
 PyQt6's ``emit`` and qobjects' validating ``emit``. Also: emit cost with
-10,000 other owners connected, and memory per connection.
+10,000 other owners connected, memory per connection, and a queued
+connection (``connect(slot, loop=loop)``) against a bare
+``loop.call_soon_threadsafe`` of the same slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import statistics
 import sys
+import time
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 from bench._util import per_call_ns, table
@@ -128,6 +134,68 @@ def pyqt6_emit() -> float | None:
     return result
 
 
+QUEUED_N = 20_000
+
+
+def _per_call_queued_ns(loop_fn: Callable[[int], object], loop: asyncio.AbstractEventLoop) -> float:
+    """Median ns per call of *loop_fn*, which queues calls to *loop*.
+
+    Between samples the loop runs what was queued (untimed), so every
+    sample starts from an empty queue.
+    """
+
+    def drain() -> None:
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+
+    loop_fn(1000)
+    drain()
+    samples = []
+    for _ in range(15):
+        t0 = time.perf_counter_ns()
+        loop_fn(QUEUED_N)
+        samples.append((time.perf_counter_ns() - t0) / QUEUED_N)
+        drain()
+    return statistics.median(samples)
+
+
+def bare_call_soon_threadsafe() -> float:
+    loop = asyncio.new_event_loop()
+    owner = object()
+
+    def slot(owner: Any, operation: Any, action: Any) -> None:
+        pass
+
+    def run(n: int, call: Any = loop.call_soon_threadsafe, slot: Any = slot, owner: Any = owner) -> None:
+        for _ in range(n):
+            call(slot, owner, "read", "stop")
+
+    try:
+        return _per_call_queued_ns(run, loop)
+    finally:
+        loop.close()
+
+
+def qobjects_queued_emit() -> float:
+    from qobjects import default_namespace
+
+    Blockdev: Any = default_namespace().types["Blockdev"]
+    Blockdev.finder(lambda v: v)
+    loop = asyncio.new_event_loop()
+    dev = Blockdev.find("queued")
+    conn = dev.io_error.connect(_slot, loop=loop)
+
+    def run(n: int, emit: Any = dev.io_error.emit) -> None:
+        for _ in range(n):
+            emit(operation="read", action="stop")
+
+    try:
+        return _per_call_queued_ns(run, loop)
+    finally:
+        conn.disconnect()
+        loop.close()
+
+
 def memory_per_connection(count: int = 100_000) -> float:
     from qobjects import default_namespace
 
@@ -146,6 +214,18 @@ def memory_per_connection(count: int = 100_000) -> float:
         c._active = False
     dev.io_error._conns = ()
     return per
+
+
+def queued_table() -> str:
+    bare = bare_call_soon_threadsafe()
+    queued = qobjects_queued_emit()
+    return table(
+        ["queued delivery to an asyncio loop, 2 members", "ns per emit (median)", "x bare"],
+        [
+            ["bare loop.call_soon_threadsafe(slot, owner, ...)", f"{bare:.0f}", "1.00"],
+            ["qobjects emit, connect(slot, loop=loop)", f"{queued:.0f}", f"{queued / bare:.2f}"],
+        ],
+    )
 
 
 def main() -> str:
@@ -180,6 +260,8 @@ def main() -> str:
         if rows[2][1]
         else "",
         f"Memory per connection (tracemalloc, 100,000 connections): {memory_per_connection():.0f} bytes.",
+        "",
+        queued_table(),
         "PySide6 is not measured: PySide6 6.12 crashes on repeated emission here.",
     ]
     return "\n".join(out)
