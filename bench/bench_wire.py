@@ -18,8 +18,15 @@ connection and as the mirrored ``BLOCK_IO_ERROR`` event; the clock runs from
 the request until the N-th signal (or event) reached the client's code.
 Round trip: sequential ``query-version`` requests (``query-block`` too).
 
+Burst: one ``x-bench-emit`` of 100,000 signals while 1, 10 or 100 sessions
+connected to them read as fast as they can (each counts its signal
+messages); the handler paces itself with ``await server.drain()``. Rate is
+signals delivered to all sessions per second; complete means every session
+got all 100,000 (none was cut for being slow).
+
 Every contender runs in the same run, interleaved, several times; figures are
-medians. Run as ``python -m bench.bench_wire [REPEAT]``.
+medians. Run as ``python -m bench.bench_wire [REPEAT]``, or
+``python -m bench.bench_wire burst`` for the burst table alone.
 """
 
 from __future__ import annotations
@@ -242,6 +249,127 @@ async def qobjects_push(path: str, n: int) -> float:
         await session.close()
 
 
+# --- burst: one handler, many reading sessions ------------------------------------------
+
+BURST = 100_000
+BURST_SESSIONS = (1, 10, 100)
+_SIGNAL = b'{"signal":'
+
+
+class BurstReader:
+    """A session with explicit handles, connected to IO_ERROR of ide0-hd0, counting signals."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.count = 0
+        self.cut = False
+
+    @classmethod
+    async def open(cls, path: str) -> BurstReader:
+        reader, writer = await asyncio.open_unix_connection(path, limit=1 << 20)
+        self = cls(reader, writer)
+        await reader.readline()  # the greeting
+        owner = {"__handle__": "Blockdev", "data": "ide0-hd0"}
+        for msg in (
+            {"execute": "set-explicit-handles"},
+            {"execute": "qmp_capabilities"},
+            {"connect": "IO_ERROR", "owner": owner, "user_data": 1},
+        ):
+            writer.write(json.dumps(msg).encode() + b"\r\n")
+            json.loads(await reader.readline())
+        return self
+
+    async def read(self, n: int) -> None:
+        """Count signal messages until *n* arrived or the server closed the session."""
+        tail = b""
+        read = self.reader.read
+        while self.count < n:
+            data = await read(1 << 18)
+            if not data:
+                self.cut = True
+                return
+            self.count += (tail + data).count(_SIGNAL)
+            tail = data[-(len(_SIGNAL) - 1) :]
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+
+async def burst(path: str, sessions: int, n: int = BURST) -> tuple[float, int]:
+    """Signals per second delivered to all *sessions*, and how many got all *n*."""
+    readers = [await BurstReader.open(path) for _ in range(sessions)]
+    try:
+        t0 = time.perf_counter()
+        readers[0].writer.write(b'{"execute":"x-bench-emit","arguments":{"count":%d}}\r\n' % n)
+        await asyncio.wait_for(asyncio.gather(*(r.read(n) for r in readers)), 600)
+        elapsed = time.perf_counter() - t0
+        total = sum(min(r.count, n) for r in readers)
+        return total / elapsed, sum(r.count >= n and not r.cut for r in readers)
+    finally:
+        for r in readers:
+            await r.close()
+
+
+def measure_burst(repeat: int = 1) -> dict[tuple[str, int], list[tuple[float, int]]]:
+    """The burst against both servers, for each number of sessions."""
+    out: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    with tempfile.TemporaryDirectory(prefix="qobjects-bench-") as tmp:
+        paths = {server: str(Path(tmp) / f"{server}.sock") for server in SERVERS}
+        with running("minimal", paths["minimal"]), running("qobjects", paths["qobjects"]):
+
+            async def run_all() -> None:
+                for sessions in BURST_SESSIONS:
+                    for _ in range(repeat):
+                        for server in SERVERS:
+                            result = await burst(paths[server], sessions)
+                            out.setdefault((server, sessions), []).append(result)
+
+            asyncio.run(run_all())
+    return out
+
+
+def report_burst(results: dict[tuple[str, int], list[tuple[float, int]]]) -> str:
+    rows = []
+    for sessions in BURST_SESSIONS:
+        mini = results["minimal", sessions]
+        ours = results["qobjects", sessions]
+        rate_m = statistics.median(r for r, _ in mini)
+        rate_q = statistics.median(r for r, _ in ours)
+        rows.append(
+            [
+                str(sessions),
+                _rate(rate_m),
+                f"{min(c for _, c in mini)}/{sessions}",
+                _rate(rate_q),
+                f"{min(c for _, c in ours)}/{sessions}",
+                f"{rate_q / rate_m:.2f}",
+            ]
+        )
+    return "\n".join(
+        [
+            f"Burst: one handler emits {BURST:,} IO_ERROR signals (each also mirrored as a",
+            "BLOCK_IO_ERROR event) to every reading session, pacing itself with",
+            "`await server.drain()`; signals delivered to all sessions per second, and how many",
+            "sessions received all of them.",
+            "",
+            table(
+                [
+                    "reading sessions",
+                    "minimal server /s",
+                    "complete",
+                    "qobjects server /s",
+                    "complete",
+                    "qobjects / minimal",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
 # --- the runs ------------------------------------------------------------------------
 
 ROUND_TRIP: dict[str, Callable[..., Awaitable[float]]] = {
@@ -444,7 +572,7 @@ def main(repeat: int = REPEAT) -> str:
     results = Results(measure(repeat))
     FIGURES.clear()
     FIGURES.update({key: results[key] for key in results.samples})
-    return report(results)
+    return report(results) + "\n\n" + report_burst(measure_burst())
 
 
 def figures() -> dict[str, dict[str, float]]:
@@ -461,4 +589,7 @@ def figures() -> dict[str, dict[str, float]]:
 
 
 if __name__ == "__main__":
-    print(main(int(sys.argv[1]) if len(sys.argv) > 1 else REPEAT))
+    if sys.argv[1:] == ["burst"]:
+        print(report_burst(measure_burst()))
+    else:
+        print(main(int(sys.argv[1]) if len(sys.argv) > 1 else REPEAT))

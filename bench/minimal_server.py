@@ -5,7 +5,8 @@ request with a canned reply (the same bytes the qobjects demo server sends
 for ``query-version`` and ``query-block``, ``{}`` for anything else), answers
 ``connect`` with a connection id, and answers ``x-bench-emit`` by writing
 ``count`` pre-encoded signal and ``BLOCK_IO_ERROR`` event lines (the bytes the
-qobjects server sends) in chunks, waiting for the socket whenever the client
+qobjects server sends) to every session in chunks (signals to the sessions
+that connected, events to all), waiting for a socket whenever its client
 falls behind.
 
 Run it with ``python -m bench.servers minimal --unix PATH``.
@@ -46,6 +47,9 @@ def _timestamp() -> str:
     return f'{{"seconds":{s},"microseconds":{int((now - s) * 1_000_000)}}}'
 
 
+SESSIONS: set[MinimalSession] = set()
+
+
 class MinimalSession(asyncio.Protocol):
     """One client: canned replies, bulk emission with flow control."""
 
@@ -63,6 +67,7 @@ class MinimalSession(asyncio.Protocol):
         self.transport = transport
         transport.set_write_buffer_limits(high=HIGH_WATER)  # as x-bench-emit on the qobjects server
         transport.write(GREETING)
+        SESSIONS.add(self)
 
     def pause_writing(self) -> None:
         self.can_write = asyncio.get_running_loop().create_future()
@@ -73,6 +78,8 @@ class MinimalSession(asyncio.Protocol):
         self.can_write = None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        SESSIONS.discard(self)
+        self.transport = None
         self.resume_writing()
         for task in self.tasks:
             task.cancel()
@@ -134,16 +141,20 @@ class MinimalSession(asyncio.Protocol):
         return pair.encode() * n
 
     async def emit(self, count: int, msg: dict[str, object]) -> None:
-        transport = self.transport
-        assert transport is not None
-        full = self._chunk(EMIT_BATCH)
+        sessions = list(SESSIONS)
+        full = {session: session._chunk(EMIT_BATCH) for session in sessions}
         for _ in range(count // EMIT_BATCH):
-            transport.write(full)
+            for session in sessions:
+                if session.transport is not None:
+                    session.transport.write(full[session])
             await asyncio.sleep(0)
-            if self.can_write is not None:
-                await self.can_write
+            for session in sessions:
+                if session.can_write is not None:
+                    await session.can_write
         if count % EMIT_BATCH:
-            transport.write(self._chunk(count % EMIT_BATCH))
+            for session in sessions:
+                if session.transport is not None:
+                    session.transport.write(session._chunk(count % EMIT_BATCH))
         self.reply("{}", msg)
 
 

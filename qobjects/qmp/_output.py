@@ -169,12 +169,13 @@ class Output:
             self._schedule(budget.over)
         if not self.flush_pending:
             self.flush_pending = True
-            self._schedule(self.flush)
+            self._schedule(self.flush, later=True)
 
-    def _schedule(self, fn: Callable[..., None], *args: object) -> None:
+    def _schedule(self, fn: Callable[..., None], *args: object, later: bool = False) -> None:
+        """Run *fn* on the loop's thread: now if this is it (or soon, with *later*)."""
         if threading.get_ident() == self._loop_thread:
-            if fn is self.flush:
-                self._loop.call_soon(fn)
+            if later:
+                self._loop.call_soon(fn, *args)
             else:
                 fn(*args)
         else:
