@@ -45,6 +45,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -141,11 +142,12 @@ class ServerNamespace(Namespace):
         self._table: dict[str, list[Emulation]] = {}
         self.codecs = self._codecs
         self._py_names: dict[str, str] | None = None
+        self._lock = threading.RLock()  # builds classes: one per type, across threads
         self._all_names: dict[str, str] | None = None
-        self.commands = LazyMap(lambda: self._names_of("command"), self._command)
-        self.events = LazyMap(lambda: self._names_of("event"), self._event)
-        self.handles = LazyMap(lambda: [h.name for h in overlay.handles()], self._handle)
-        self.types = LazyMap(lambda: list(TypeNames(self)), self._type_by_name)
+        self.commands = LazyMap(lambda: self._names_of("command"), self._command, self._lock)
+        self.events = LazyMap(lambda: self._names_of("event"), self._event, self._lock)
+        self.handles = LazyMap(lambda: [h.name for h in overlay.handles()], self._handle, self._lock)
+        self.types = LazyMap(lambda: list(TypeNames(self)), self._type_by_name, self._lock)
         self._fit(overlay)
 
     def __repr__(self) -> str:
@@ -386,6 +388,10 @@ class ServerNamespace(Namespace):
 
         :raises KeyError: the server has no such type.
         """
+        with self._lock:
+            return self._codec(tname)
+
+    def _codec(self, tname: str) -> Codec:
         codec = self._codecs.get(tname)
         if codec is not None:
             return codec
@@ -446,6 +452,11 @@ class ServerNamespace(Namespace):
         return codec
 
     def _branches(self, cls: type[LazyUnion]) -> None:
+        with self._lock:
+            if "_variants" not in cls.__dict__:
+                self._make_branches(cls)
+
+    def _make_branches(self, cls: type[LazyUnion]) -> None:
         entry = cls._entry
         base_specs = cls._specs
         names = {s.py for s in base_specs}
@@ -538,6 +549,10 @@ class ServerNamespace(Namespace):
 
     def type_name(self, tname: str) -> str:
         """The Python class name of the server's type *tname* (see the module docstring)."""
+        with self._lock:
+            return self._type_name(tname)
+
+    def _type_name(self, tname: str) -> str:
         name = self._names.get(tname)
         if name is not None:
             return name

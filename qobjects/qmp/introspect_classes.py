@@ -9,6 +9,7 @@ mappings a namespace exposes, and the codec of introspection's one ``int``.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -66,17 +67,23 @@ BUILTIN: dict[str, type[Codec]] = {
 class LazyMap(Mapping[str, Any]):
     """A read-only mapping whose values are made on first access."""
 
-    def __init__(self, keys: Callable[[], list[str]], make: Callable[[str], Any]) -> None:
+    def __init__(
+        self, keys: Callable[[], list[str]], make: Callable[[str], Any], lock: threading.RLock
+    ) -> None:
         self._get_keys = keys
         self._keys: list[str] | None = None
         self._known: frozenset[str] = frozenset()
         self._make = make
         self._made: dict[str, Any] = {}
+        self._lock = lock
 
     def _all(self) -> list[str]:
         if self._keys is None:
-            self._keys = self._get_keys()
-            self._known = frozenset(self._keys)
+            with self._lock:
+                if self._keys is None:
+                    keys = self._get_keys()
+                    self._known = frozenset(keys)
+                    self._keys = keys
         return self._keys
 
     def __getitem__(self, key: str) -> Any:
@@ -84,7 +91,12 @@ class LazyMap(Mapping[str, Any]):
         if value is None:
             if key not in self:
                 raise KeyError(key)
-            value = self._made[key] = self._make(key)
+            # Under the namespace's lock: one class per type, even when a
+            # session's reader thread and its user build at the same time.
+            with self._lock:
+                value = self._made.get(key)
+                if value is None:
+                    value = self._made[key] = self._make(key)
         return value
 
     def __contains__(self, key: object) -> bool:
@@ -122,6 +134,10 @@ class ServerEnumCodec(Codec):
     @property
     def cls(self) -> type[enum.StrEnum]:
         """The enum class, made on first use."""
+        with self.ns._lock:
+            return self._make_cls()
+
+    def _make_cls(self) -> type[enum.StrEnum]:
         if self._cls is None:
             cls = enum.StrEnum(  # type: ignore[misc]
                 self.name, [(py_name(v), v) for v in self.values], module=MODULE
@@ -149,6 +165,10 @@ class TypeNames:
         self.ns = ns
 
     def _all(self) -> dict[str, str]:
+        with self.ns._lock:
+            return self._names()
+
+    def _names(self) -> dict[str, str]:
         ns = self.ns
         cached = ns._all_names
         if cached is None:

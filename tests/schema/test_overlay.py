@@ -207,3 +207,30 @@ def test_plain_schema_last_owner_alternative_must_be_required() -> None:
             "{ 'signal': 'GONE', 'owner': 'Tt', 'event': 'THING_GONE', 'owner-member': 'name|id' }",
             "s.json",
         )
+
+
+def _build_together(ns: ServerNamespace, n: int) -> list[tuple[object, ...]]:
+    import threading
+
+    barrier = threading.Barrier(n)
+    got: list[tuple[object, ...]] = []
+
+    def build() -> None:
+        barrier.wait()
+        ret = ns.commands["query-first"].ret
+        got.append((ret, ns.handles["Thing"], ns.types["QueryThingsItem"]))
+
+    threads = [threading.Thread(target=build) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return got
+
+
+def test_one_class_per_type_across_threads() -> None:
+    for _ in range(20):
+        got = _build_together(make(), 6)
+        assert len(got) == 6
+        for i in range(3):
+            assert len({id(g[i]) for g in got}) == 1
