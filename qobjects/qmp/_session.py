@@ -48,7 +48,9 @@ class ServerSession(asyncio.Protocol):
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.proto = QMPProtocol(Role.SERVER, max_message_size=server.max_message_size)
+        self.proto = QMPProtocol(
+            Role.SERVER, max_message_size=server.max_message_size, max_depth=server.max_depth
+        )
         self.transport: asyncio.Transport | None = None
         self.output = Output(server._budget, server.max_output, self._output_cut)
         self.push = self.output.push

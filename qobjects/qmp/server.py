@@ -62,6 +62,7 @@ LIMITS: dict[str, tuple[int, str]] = {
     "max_user_data": (64 << 10, "bytes of one connect's user_data, encoded"),
     "max_pending": (8, "requests waiting behind a running command before reading pauses"),
     "max_message_size": (1 << 20, "bytes of one message from a client"),
+    "max_depth": (1024, "nesting levels of one message from a client"),
     "backlog": (socket.SOMAXCONN, "connections waiting to be accepted"),
 }
 
@@ -83,7 +84,8 @@ class Server:
     :param max_user_data: the largest ``user_data`` of a ``connect``, encoded, in bytes.
     :param max_pending: requests a session may have waiting behind a running
         ``async def`` handler before the server stops reading it (QEMU: 8).
-    :param max_message_size: the largest message a client may send.
+    :param max_message_size: the largest message a client may send, in bytes.
+    :param max_depth: the deepest nesting of a message a client may send.
     :param backlog: connections the kernel may queue before the server accepts
         them (asyncio's default, 100, is too few for bursts of clients: past
         it a non-blocking connect fails, and asyncio clients take that for a
@@ -103,6 +105,7 @@ class Server:
         max_user_data: int = LIMITS["max_user_data"][0],
         max_pending: int = LIMITS["max_pending"][0],
         max_message_size: int = LIMITS["max_message_size"][0],
+        max_depth: int = LIMITS["max_depth"][0],
         backlog: int = LIMITS["backlog"][0],
     ) -> None:
         limits = {
@@ -112,6 +115,7 @@ class Server:
             "max_user_data": max_user_data,
             "max_pending": max_pending,
             "max_message_size": max_message_size,
+            "max_depth": max_depth,
             "backlog": backlog,
         }
         for what, value in limits.items():
@@ -132,6 +136,7 @@ class Server:
         self.max_user_data = max_user_data
         self.max_pending = max_pending
         self.max_message_size = max_message_size
+        self.max_depth = max_depth
         self.backlog = backlog
         self.version: dict[str, object] = {
             "qemu": {"major": 0, "minor": 1, "micro": 0},
@@ -418,7 +423,9 @@ def _check_unix_path(path: Path) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
-        raise OSError(errno.EEXIST, f"{path} already exists and is not a socket; remove it or pick another path")
+        raise OSError(
+            errno.EEXIST, f"{path} already exists and is not a socket; remove it or pick another path"
+        )
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(str(path))

@@ -253,3 +253,18 @@ def test_serve_with_tls(ca: trustme.CA, tls_files: dict[str, Path]) -> None:
     finally:
         rest = _stop(proc)
     assert "Traceback" not in rest
+
+
+def test_every_limit_is_documented_with_its_default() -> None:
+    from qobjects.qmp.server import LIMITS
+
+    root = Path(__file__).resolve().parents[2]
+    protocol = (root / "docs" / "protocol.md").read_text()
+    cli = (root / "docs" / "cli.md").read_text()
+    for name, (default, _) in LIMITS.items():
+        assert f"| `{name}` |" in protocol, name
+        option = "--" + name.replace("_", "-")
+        row = next((line for line in cli.splitlines() if line.startswith(f"| `{option} N` |")), None)
+        assert row is not None, option
+        if name != "backlog":  # the system's value
+            assert f"| {default} " in row, (row, default)
