@@ -27,7 +27,7 @@ from qobjects.codecs import (
     member_params,
     py_name,
 )
-from qobjects.errors import WrongType
+from qobjects.errors import SchemaError, WrongType
 from qobjects.objects import Struct, UnionBase
 
 if TYPE_CHECKING:
@@ -96,7 +96,14 @@ class LazyMap(Mapping[str, Any]):
             with self._lock:
                 value = self._made.get(key)
                 if value is None:
-                    value = self._made[key] = self._make(key)
+                    try:
+                        value = self._make(key)
+                    except (KeyError, TypeError, AttributeError) as err:
+                        # Not a KeyError: Mapping.get() would take it for "no such key".
+                        raise SchemaError(
+                            None, f"the server's schema does not describe {key!r} correctly ({err!r})"
+                        ) from err
+                    self._made[key] = value
         return value
 
     def __contains__(self, key: object) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from qobjects.errors import SchemaError, WrongType
+from qobjects.errors import SchemaError, ValidationError, WrongType
 from qobjects.objects import owner_of
 from qobjects.qmp.introspect import ServerNamespace, qemu_overlay, server_namespace
 from qobjects.schema import introspect as _introspect_mod
@@ -234,3 +234,28 @@ def test_one_class_per_type_across_threads() -> None:
         assert len(got) == 6
         for i in range(3):
             assert len({id(g[i]) for g in got}) == 1
+
+
+@pytest.mark.parametrize("drop", ["arg-type", "ret-type", "members", "meta-type", "element-type", "values"])
+def test_malformed_introspection_gives_clear_errors(drop: str) -> None:
+    """A server whose SchemaInfo lacks a key: only SchemaError or ValidationError, never a KeyError."""
+    info = server_info()
+    for entry in info:
+        entry.pop(drop, None)
+    ns = server_namespace(info)  # only what is used is read
+    samples = {"query-things": [{"name": "a", "size": 1, "state": "on"}], "query-first": {"name": "a"}}
+    for name in ("query-things", "query-first", "drop"):
+        try:
+            spec = ns.commands.get(name)  # None: without meta-types there are no commands
+            if spec is not None and spec.ret is not None:
+                spec.ret.decode(samples[name], _ctx(), "reply", "")
+        except (SchemaError, ValidationError):
+            continue
+
+
+def test_malformed_command_is_refused_clearly() -> None:
+    info = [e for e in server_info() if e["meta-type"] == "command"]  # the types are missing
+    ns = server_namespace(info)
+    with pytest.raises(SchemaError, match="the server's schema does not describe 'drop' correctly"):
+        ns.commands["drop"]
+    assert ns.commands.get("nope") is None
