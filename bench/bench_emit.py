@@ -260,9 +260,9 @@ def main() -> str:
         if rows[2][1]
         else "",
         f"Memory per connection (tracemalloc, 100,000 connections): {memory_per_connection():.0f} bytes.",
+        "PySide6 is not measured: PySide6 6.12 crashes on repeated emission here.",
         "",
         queued_table(),
-        "PySide6 is not measured: PySide6 6.12 crashes on repeated emission here.",
     ]
     return "\n".join(out)
 

@@ -318,7 +318,7 @@ class BoundSignal(_Blocker):
         held = self._held or self.signal._held
         for conn in self._conns:
             conn._hold = held
-            conn._fast = conn._direct and conn._active and held is None
+            conn._fast = held is None and conn._direct()
 
     def _replan(self) -> None:
         self._mark_held()

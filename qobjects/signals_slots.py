@@ -245,24 +245,19 @@ class Connection(Generic[F]):
     the server's id).
 
     :ivar once: disconnected after its first delivery.
-    :ivar weak: the slot is held by a weak reference (the connection goes
-        when the slot is collected).
     :ivar loop: the asyncio loop the slot runs in (a queued connection), or None.
-    :ivar check_types: delivered values are checked against the slot's annotations.
     """
 
     __slots__ = (
         "__weakref__",
         "_active",
         "_checks",
-        "_direct",
         "_fast",
         "_fired",
         "_hold",
         "_ref",
         "_slot",
         "bound",
-        "check_types",
         "full",
         "id",
         "is_coroutine",
@@ -270,7 +265,6 @@ class Connection(Generic[F]):
         "names",
         "once",
         "signal",
-        "weak",
     )
 
     def __init__(
@@ -294,39 +288,49 @@ class Connection(Generic[F]):
                 )
         if weak is not None and not isinstance(weak, bool):
             raise TypeError(f"weak must be True, False or None, not {weak!r}")
-        self._checks: TypeChecks = type_checks(slot, signal) if check_types else ()
+        self._checks: TypeChecks | None = type_checks(slot, signal) if check_types else None
         self.id = next_connection_id()
         self.signal = signal
         self.bound = bound
         self.once = once
         self.loop = loop
-        self.check_types = bool(check_types)
         self._fired = False
         self._active = True
         self._hold: HoldLike | None = None  # set while a pause holds this connection's deliveries
         self.is_coroutine = inspect.iscoroutinefunction(slot)
         # Bound methods are held weakly unless asked otherwise: the
         # connection goes with the object.
-        self.weak = inspect.ismethod(slot) if weak is None else weak
         self._slot: Callable[..., Any] | None
         self._ref: weakref.ref[Callable[..., Any]] | None
-        if self.weak:
+        if inspect.ismethod(slot) if weak is None else weak:
             self._slot = None
             self._ref = _weak_ref(slot, self._collected, signal)
         else:
             self._slot = slot
             self._ref = None
-        # Direct: emit may call the slot itself; _fast says whether it may now.
-        self._direct = (
+        self._fast = self._direct()
+
+    def _direct(self) -> bool:
+        """Whether emit may call the slot itself (``_fast`` says whether it may now)."""
+        return (
             self._slot is not None
             and self.full
-            and not once
+            and not self.once
             and not self.is_coroutine
-            and loop is None
+            and self.loop is None
             and not self._checks
+            and self._active
         )
-        self._fast = self._direct
 
+    @property
+    def weak(self) -> bool:
+        """The slot is held by a weak reference."""
+        return self._ref is not None
+
+    @property
+    def check_types(self) -> bool:
+        """Delivered values are checked against the slot's annotations."""
+        return self._checks is not None
     @property
     def slot(self) -> F | None:
         """The slot, or None once a weakly held slot was collected."""
@@ -432,7 +436,7 @@ class Connection(Generic[F]):
         """
         from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
 
-        for key, member, annotation in self._checks:
+        for key, member, annotation in self._checks or ():
             value = owner if key is None else kwargs[key]
             try:
                 check_type(value, annotation, collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
