@@ -148,7 +148,12 @@ class ServerNamespace(Namespace):
         self.events = LazyMap(lambda: self._names_of("event"), self._event, self._lock)
         self.handles = LazyMap(lambda: [h.name for h in overlay.handles()], self._handle, self._lock)
         self.types = LazyMap(lambda: list(TypeNames(self)), self._type_by_name, self._lock)
-        self._fit(overlay)
+        try:
+            self._fit(overlay)
+        except (KeyError, TypeError, AttributeError) as err:
+            raise SchemaError(
+                None, f"the server's schema does not describe what the overlay names correctly ({err!r})"
+            ) from err
 
     def __repr__(self) -> str:
         return f"<ServerNamespace of {len(self.commands)} commands, {len(self.handles)} handle types>"
