@@ -47,9 +47,11 @@ class OutputBudget:
         self.unsent = 0  # an upper bound: queued bytes + transport buffers when last measured
         self.outputs: set[Output] = set()
         self._relieving = False
+        self.scheduled = False  # a call of over() is on its way to the loop
 
     def over(self) -> None:
         """Called when ``unsent`` passed the limit: re-measure, cut the largest until under."""
+        self.scheduled = False
         if self._relieving:
             return
         self._relieving = True
@@ -105,6 +107,7 @@ class Output:
         "_waiters",
         "budget",
         "buffered",
+        "checking",
         "closed",
         "flush_pending",
         "limit",
@@ -125,6 +128,7 @@ class Output:
         self.buffered = 0  # bytes in the transport's buffer, when last measured (never less)
         self.transport: asyncio.Transport | None = None
         self.flush_pending = False
+        self.checking = False  # a check of the limit is on its way to the loop
         self.closed = False
         self.paused = False
         self.paused_at = 0.0
@@ -158,14 +162,17 @@ class Output:
             return
         n = len(data)
         if self.queued + self.buffered + n > self.limit:
-            self._schedule(self._check_limit, n)
+            if not self.checking:  # once, however many pushes another thread makes meanwhile
+                self.checking = True
+                self._schedule(self._check_limit, n)
             if self.closed or self.queued + n > self.limit:
                 return  # over even without the transport's share: not queued
         self.queue.append(data)
         self.queued += n
         budget = self.budget
         budget.unsent += n
-        if budget.unsent > budget.limit:
+        if budget.unsent > budget.limit and not budget.scheduled:
+            budget.scheduled = True
             self._schedule(budget.over)
         if not self.flush_pending:
             self.flush_pending = True
@@ -187,6 +194,7 @@ class Output:
     # --- the loop's thread ----------------------------------------------------------------
 
     def _check_limit(self, n: int) -> None:
+        self.checking = False
         if not self.closed and self.measure() + n > self.limit:
             self.on_cut(
                 f"its unsent output passed max_output ({self.limit} bytes): the client does not read", False
