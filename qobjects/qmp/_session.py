@@ -92,7 +92,7 @@ class ServerSession(asyncio.Protocol):
             values = self.proto.split(data)
         except Exception:  # the protocol must not fail; if it does, end this session only
             log.exception("session %x: protocol failure", id(self))
-            self.close("protocol failure")
+            self.close("protocol failure", abort=False, flush=True)
             return
         # Replies to this read are written at its end, in this pass of the loop.
         output = self.output
@@ -147,7 +147,7 @@ class ServerSession(asyncio.Protocol):
                     self.transport.close()
         except Exception:  # never let one request end the read loop; end this session only
             log.exception("session %x: protocol failure", id(self))
-            self.close("protocol failure")
+            self.close("protocol failure", abort=False, flush=True)  # the replies before it still go
 
     def done_waiting(self) -> None:
         """An async handler finished: handle what waited, resume reading."""
@@ -209,11 +209,12 @@ class ServerSession(asyncio.Protocol):
         log.warning("session %x (%s) cut: %s", id(self), self.peer, reason)
         self.close(reason, abort=abort, quiet=True)
 
-    def close(self, reason: str, *, abort: bool = True, quiet: bool = False) -> None:
+    def close(self, reason: str, *, abort: bool = True, quiet: bool = False, flush: bool = False) -> None:
         """End the session and drop its connections.
 
         :param abort: drop what the transport still holds; else it is sent
             (whole messages) before the connection closes.
+        :param flush: send what is queued too (else it is dropped).
         """
         transport = self.transport
         if self.closing:
@@ -233,6 +234,8 @@ class ServerSession(asyncio.Protocol):
             self.output.detach()
             transport.abort()
         else:
+            if flush:
+                self.output.flush()
             self.output.stop()
             self.server._lingering.add(self)
             transport.close()

@@ -502,3 +502,29 @@ def test_out_of_descriptors_one_line_a_second_and_recovery(tmp_path: Path) -> No
     assert "Traceback" not in err
     assert any("cannot accept new sessions" in line for line in lines), err
     assert len(lines) <= seconds + 2, lines
+
+
+def test_a_failure_that_ends_a_session_still_sends_the_replies_before_it(
+    sock_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qobjects.qmp._commands import Commands
+
+    plain = Commands.execute
+
+    def failing(self: Commands, session: Any, ev: Any) -> None:
+        if ev.command == "query-commands":
+            raise RuntimeError("a bug in the server")
+        plain(self, session, ev)
+
+    monkeypatch.setattr(Commands, "execute", failing)
+
+    async def main() -> None:
+        async with demo_server(sock_path) as (server, _):
+            c = await _client(sock_path)
+            await c.send_raw(b'{"execute":"query-version","id":1}{"execute":"query-commands","id":2}')
+            assert (await c.reply())["id"] == 1
+            with pytest.raises(EOFError):
+                await c.reply()
+            await c.close()
+
+    asyncio.run(main())
