@@ -163,26 +163,33 @@ class SignalRecursionError(QObjectsError, RecursionError):
     """Slots re-emitted a signal without end.
 
     Raised instead of a bare ``RecursionError`` from deep in the stack when
-    nested emits of one signal reach the depth limit, which is Python's
-    recursion limit (``sys.getrecursionlimit()``; raise it with
-    ``sys.setrecursionlimit`` for deeper legitimate nesting).
+    nested emits of one signal reach the depth limit: the signal's
+    ``max_depth`` if set (``Blockdev.io_error.max_depth = 50``), else
+    Python's recursion limit (``sys.getrecursionlimit()``).
 
     :ivar signal: the signal, as ``"signal Blockdev.IO_ERROR"``.
     :ivar depth: how many of its emits were nested when the limit was reached.
-    :ivar limit: the recursion limit in force.
+    :ivar limit: the limit in force.
+    :ivar limit_name: what that limit is (``"Blockdev.io_error.max_depth"``).
     """
 
-    def __init__(self, signal: str, depth: int, limit: int) -> None:
-        super().__init__(signal, depth, limit)
+    def __init__(
+        self,
+        signal: str,
+        depth: int,
+        limit: int,
+        limit_name: str = "Python's recursion limit, sys.getrecursionlimit()",
+    ) -> None:
+        super().__init__(signal, depth, limit, limit_name)
         self.signal = signal
         self.depth = depth
         self.limit = limit
+        self.limit_name = limit_name
 
     def __str__(self) -> str:
         return (
             f"{self.signal} was emitted from its own slots {self.depth} levels deep: a slot "
-            f"re-emits it without end (nesting is bounded by Python's recursion limit, "
-            f"sys.getrecursionlimit() = {self.limit})"
+            f"re-emits it without end (nesting is bounded by {self.limit_name} = {self.limit})"
         )
 
 

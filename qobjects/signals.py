@@ -24,7 +24,6 @@ part of signalling it is good at; it stays off the emit path.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +39,8 @@ from qobjects.codecs import (
     member_params,
 )
 from qobjects.errors import NotConnected, StateError
-from qobjects.signals_hold import NO_INITIAL, Held, Reducer
+from qobjects.signals_base import Loop, SignalBase
+from qobjects.signals_hold import DepthGuard
 from qobjects.signals_slots import (
     Connection,
     next_connection_id,
@@ -64,190 +64,8 @@ disconnected = _notifications.signal("disconnected")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-Loop = asyncio.AbstractEventLoop
 
-
-def _same_slot(conns: Sequence[Connection[Any]], slot: Callable[..., Any]) -> Connection[Any] | None:
-    """The live connection of *slot* among *conns* (for ``unique=True``)."""
-    for conn in conns:
-        if conn._active and conn.slot == slot:
-            return conn
-    return None
-
-
-_CONNECT_DOC = """\
-Connect *slot*: to this owner's signal, or on the class to every local owner.
-
-        Usable as a decorator: ``@sig.connect`` or ``@sig.connect(once=True)``.
-
-        :param once: disconnect after the first delivery.
-        :param loop: queue every delivery to this asyncio loop: the slot runs in
-            the loop's thread (``call_soon_threadsafe``), emit returns at once,
-            and deliveries keep their order per loop. A coroutine slot runs as a
-            task of that loop. A slot that raises there is reported to the
-            loop's exception handler. Emitting once the loop is closed removes
-            the connection and raises :class:`StateError` (in a :class:`SlotError`).
-        :param unique: if *slot* is already connected here, return that
-            connection (with the options it was made with) instead of a new one.
-        :param weak: hold the slot by a weak reference (any slot that takes one);
-            the connection goes when the slot is collected. ``None`` (the
-            default): bound methods weakly, everything else strongly.
-        :param check_types: check every delivered value, and the owner, against
-            the slot's own annotations with typeguard (unions, ``Literal``,
-            generics, protocols); a mismatch raises :class:`WrongType` naming
-            the slot and the member (in a :class:`SlotError`) and the slot is
-            not called.
-        :raises SlotSignatureError: the slot cannot take the owner and the
-            members it names (or, with *check_types*, its annotations do not resolve).
-        :raises StateError: *loop* is closed.
-        :raises TypeError: *weak* is true for a slot that takes no weak reference.
-"""
-
-
-class _Blocker:
-    """What a bound signal and a class-level signal share: connections, blocking, pausing."""
-
-    __slots__ = ("_blocked", "_conns", "_held")
-
-    def __init__(self) -> None:
-        self._conns: tuple[Connection[Any], ...] = ()
-        self._blocked = 0
-        self._held: Held | None = None
-
-    # Each subclass says which signal it is, how it re-plans its emits, and how one slot connects.
-    def _sig(self) -> Signal:
-        raise NotImplementedError
-
-    def _where(self) -> str:
-        raise NotImplementedError
-
-    def _replan(self) -> None:
-        raise NotImplementedError
-
-    def _new(
-        self, slot: Callable[..., Any], once: bool, loop: Loop | None, weak: bool | None, check_types: bool
-    ) -> Connection[Any]:
-        raise NotImplementedError
-
-    def _connect(
-        self,
-        slot: Callable[..., Any],
-        once: bool,
-        loop: Loop | None,
-        unique: bool,
-        weak: bool | None,
-        check_types: bool,
-    ) -> Connection[Any]:
-        if not unique:
-            return self._new(slot, once, loop, weak, check_types)
-        # Check and connect as one step: two unique connects of one slot make one connection.
-        with self._sig()._unique_lock:
-            found = _same_slot(self._conns, slot)
-            return found if found is not None else self._new(slot, once, loop, weak, check_types)
-
-    @overload
-    def connect(
-        self,
-        slot: F,
-        *,
-        once: bool = False,
-        loop: Loop | None = None,
-        unique: bool = False,
-        weak: bool | None = None,
-        check_types: bool = False,
-    ) -> Connection[F]: ...
-    @overload
-    def connect(
-        self,
-        slot: None = None,
-        *,
-        once: bool = False,
-        loop: Loop | None = None,
-        unique: bool = False,
-        weak: bool | None = None,
-        check_types: bool = False,
-    ) -> Callable[[F], Connection[F]]: ...
-
-    def connect(
-        self,
-        slot: F | None = None,
-        *,
-        once: bool = False,
-        loop: Loop | None = None,
-        unique: bool = False,
-        weak: bool | None = None,
-        check_types: bool = False,
-    ) -> Connection[F] | Callable[[F], Connection[F]]:
-        if slot is None:
-            return lambda f: self._connect(f, once, loop, unique, weak, check_types)
-        return self._connect(slot, once, loop, unique, weak, check_types)
-
-    connect.__doc__ = _CONNECT_DOC
-
-    @contextmanager
-    def connected_to(
-        self,
-        slot: F,
-        *,
-        once: bool = False,
-        loop: Loop | None = None,
-        weak: bool | None = None,
-        check_types: bool = False,
-    ) -> Iterator[Connection[F]]:
-        """Connect *slot* for the duration of a ``with`` block (the connection is yielded).
-
-        Takes the options of ``connect`` except ``unique``.
-
-        :raises SlotSignatureError: the slot cannot take the owner and the members it names.
-        """
-        conn = self._new(slot, once, loop, weak, check_types)
-        try:
-            yield conn
-        finally:
-            conn.disconnect(missing_ok=True)
-
-    @contextmanager
-    def paused(self, reducer: Reducer | None = None, initial: Any = NO_INITIAL) -> Iterator[None]:
-        """Hold emissions inside the ``with`` block and deliver them when it ends.
-
-        Emits are still checked when they happen; delivery waits. Without a
-        *reducer* every held emission is delivered, in order. With one, each
-        owner's held emissions become one: ``reducer(previous, new)`` is
-        folded over their data (dicts of member values by Python name),
-        starting from *initial* if given, or ``reducer(list_of_data)`` if it
-        takes one argument; the result is emitted (and checked) once.
-        Blocking wins over pausing: blocked emissions are dropped. Nested
-        pauses of the same signal deliver when the outermost ends, with its
-        reducer.
-
-        :raises SlotError: when the block ends, if slots raised (every held
-            emission was still delivered).
-        """
-        sig = self._sig()
-        with sig._lock:
-            held = self._held
-            if held is None:
-                held = self._held = Held(sig.attr, reducer, initial, self._where())
-                self._replan()
-            held.depth += 1
-        try:
-            yield
-        finally:
-            with sig._lock:
-                held.depth -= 1
-                last = held.depth == 0
-                if last:
-                    self._held = None
-                    self._replan()
-            if last:
-                held.release(self._where(), sig.check)
-
-    def is_paused(self) -> bool:
-        """Inside a ``paused()`` block (of this signal or, for an owner, of its class)."""
-        return self._held is not None or self._sig()._held is not None
-
-
-class BoundSignal(_Blocker):
+class BoundSignal(SignalBase):
     """A signal of one owner: ``dev.io_error``.
 
     :ivar owner: the handle that emits.
@@ -282,6 +100,12 @@ class BoundSignal(_Blocker):
     def __repr__(self) -> str:
         return f"<BoundSignal {self.signal.describe()} of {self.owner!r}>"
 
+    # Shared with the other class; named here too, so the API reference lists them.
+    connect = SignalBase.connect
+    connected_to = SignalBase.connected_to
+    paused = SignalBase.paused
+    is_paused = SignalBase.is_paused
+
     def _remote_emit(self, **data: Any) -> None:
         raise StateError(f"{self.signal.describe()} of remote {self.owner.value!r} is emitted by its server")
 
@@ -305,6 +129,9 @@ class BoundSignal(_Blocker):
             targets = (self._held or sig._held,)  # emit hands every emission to the pause
         else:
             targets = self._conns + sig._conns
+            if sig._max_depth is not None and targets:
+                name = f"{sig.owner_name}.{sig.attr}.max_depth"
+                targets = (DepthGuard(sig, sig._max_depth, name, targets),)
         if self._plan is None:  # remote: the server emits
             return
         s0_cell, targets_cell = self._plan
@@ -436,7 +263,7 @@ def _find(
     return [c for c in conns if c._active and c.slot == key]
 
 
-class Signal(_Blocker):
+class Signal(SignalBase):
     """A signal declared in the schema, as a descriptor on its owner's class.
 
     ``Blockdev.io_error`` is the Signal; ``dev.io_error`` the :class:`BoundSignal`.
@@ -459,6 +286,7 @@ class Signal(_Blocker):
         self._bound: weakref.WeakSet[BoundSignal] = weakref.WeakSet()
         self._dead: list[Connection[Any]] = []
         self._unique_lock = threading.Lock()  # connect(unique=True): check and connect as one
+        self._max_depth: int | None = None
         # Compiled by __set_name__, once the owner class (named in errors) is known.
 
     def describe(self) -> str:
@@ -472,6 +300,12 @@ class Signal(_Blocker):
         self.owner_class = owner
         self.attr = name
         self._compile()
+
+    # Shared with the other class; named here too, so the API reference lists them.
+    connect = SignalBase.connect
+    connected_to = SignalBase.connected_to
+    paused = SignalBase.paused
+    is_paused = SignalBase.is_paused
 
     @overload
     def __get__(self, instance: None, owner: type) -> Signal: ...
@@ -539,6 +373,27 @@ class Signal(_Blocker):
         ns2: dict[str, Any] = {}
         check_body = [*compile_members(specs, where, ns2), f"    return {as_dict}"]
         self._check: Callable[..., dict[str, Any]] = compile_function("check", params, check_body, ns2)
+
+    @property
+    def max_depth(self) -> int | None:
+        """How deeply emits of this signal may nest in one thread (a slot emitting it again).
+
+        ``None`` (the default): Python's recursion limit bounds them, and the
+        guard costs emit nothing. An int: a nested emit past it raises
+        :class:`SignalRecursionError`; each emit of this signal with slots
+        then counts its depth (a little slower).
+
+        :raises ValueError: not a positive int or None.
+        """
+        return self._max_depth
+
+    @max_depth.setter
+    def max_depth(self, value: int | None) -> None:
+        if value is not None and (type(value) is not int or value < 1):
+            raise ValueError(f"max_depth of {self.describe()} must be a positive int or None, not {value!r}")
+        with self._lock:
+            self._max_depth = value
+            self._rebuild_all()
 
     def check(self, **data: Any) -> dict[str, Any]:
         """The checked data (Python names, absent optionals as None).

@@ -1,4 +1,9 @@
-"""Paused delivery: emissions held while a signal is paused, delivered on release.
+"""Delivery control in the emit plan: paused delivery, and the depth guard.
+
+Both are put in a bound signal's emit plan in place of its slots, so they
+cost nothing to signals that do not use them.
+
+Paused delivery: emissions held while a signal is paused, delivered on release.
 
 ``paused()`` (on one owner's signal or on the class) puts one :class:`Held`
 in the emit plan in place of the slots: emit, still validating, hands it
@@ -10,6 +15,10 @@ emission per owner (and per connection, for pushed deliveries) by the
 reducer, with psygnal's semantics: a reducer of two arguments is folded
 over the held data with :func:`functools.reduce` (from *initial* if given),
 one of one argument gets the whole list.
+
+The depth guard (:class:`DepthGuard`, for a signal with a ``max_depth``)
+counts nested emits of its signal per thread and raises
+:class:`SignalRecursionError` past the limit.
 """
 
 from __future__ import annotations
@@ -20,13 +29,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from qobjects.errors import SlotError
-from qobjects.signals_slots import Connection, raise_slot_error, slot_name
+from qobjects.errors import SignalRecursionError, SlotError
+from qobjects.signals_slots import Connection, SignalLike, raise_if_recursion, raise_slot_error, slot_name
 
 if TYPE_CHECKING:
     from qobjects.objects import Handle
 
-__all__ = ["NO_INITIAL", "Held", "Reducer"]
+__all__ = ["NO_INITIAL", "DepthGuard", "Held", "Reducer"]
 
 NO_INITIAL: Any = object()
 """``paused(initial=...)`` not given: the reducer starts from the first emission."""
@@ -125,3 +134,51 @@ class Held:
                 "not a mapping of member names to values"
             )
         return dict(result)
+
+
+_nesting = threading.local()  # per thread: signal -> how many of its emits are running
+
+
+class DepthGuard:
+    """What emit calls instead of its slots when its signal has a ``max_depth``."""
+
+    __slots__ = ("limit", "name", "signal", "targets")
+
+    _fast = False  # for emit's plan: not a slot it may call directly
+
+    def __init__(
+        self, signal: SignalLike, limit: int, name: str, targets: tuple[Connection[Any], ...]
+    ) -> None:
+        self.signal = signal
+        self.limit = limit
+        self.name = name
+        self.targets = targets
+
+    def _deliver(self, owner: Handle, data: dict[str, Any]) -> None:
+        """Deliver one emission as emit would, one level deeper.
+
+        :raises SignalRecursionError: this thread already runs ``limit`` nested emits of the signal.
+        :raises SlotError: after all slots ran, if any raised.
+        """
+        depths: dict[SignalLike, int] = _nesting.__dict__.setdefault("depths", {})
+        signal = self.signal
+        depth = depths.get(signal, 0)
+        if depth >= self.limit:
+            raise SignalRecursionError(signal.describe(), depth + 1, self.limit, self.name)
+        depths[signal] = depth + 1
+        failures: list[tuple[Connection[Any], Exception]] = []
+        try:
+            for conn in self.targets:
+                try:
+                    if conn._fast:
+                        conn._slot(owner, **data)  # type: ignore[misc]
+                    else:
+                        conn._deliver(owner, data)
+                except Exception as exc:
+                    if isinstance(exc, RecursionError):
+                        raise_if_recursion(exc)
+                    failures.append((conn, exc))
+        finally:
+            depths[signal] = depth
+        if failures:
+            raise_slot_error(failures)

@@ -465,6 +465,39 @@ def test_the_depth_limit_is_the_recursion_limit(d: Any) -> None:
     assert depth[400] < depth[old]
 
 
+def test_max_depth_is_a_named_configurable_limit(d: Any) -> None:
+    seen: list[int] = []
+
+    def again(owner: Any, n: int) -> None:
+        seen.append(n)
+        if n < stop:
+            owner.ping.emit(n=n + 1)
+
+    d.ping.connect(again)
+    assert Dev.ping.max_depth is None
+    Dev.ping.max_depth = 10
+    try:
+        stop = 9  # ten nested emits: within the limit
+        d.ping.emit(n=0)
+        assert seen == list(range(10))
+        stop = 1_000
+        seen.clear()
+        with pytest.raises(SignalRecursionError) as exc:
+            d.ping.emit(n=0)
+        assert seen == list(range(10))
+        err = exc.value
+        assert (err.depth, err.limit, err.limit_name) == (11, 10, "Dev.ping.max_depth")
+        assert "signal Dev.PING" in str(err) and "Dev.ping.max_depth = 10" in str(err)
+        stop = 3
+        d.ping.emit(n=0)  # the count went back to zero
+    finally:
+        Dev.ping.max_depth = None
+    for bad in (0, -1, True, "10", 2.5):
+        with pytest.raises(ValueError, match=r"max_depth of signal Dev\.PING must be a positive int or None"):
+            Dev.ping.max_depth = bad
+    assert Dev.ping.max_depth is None
+
+
 def test_other_recursion_errors_stay_slot_errors(d: Any) -> None:
     def deep(k: int) -> int:
         return deep(k + 1)
