@@ -361,14 +361,14 @@ def test_reading_pauses_while_requests_are_pending(sock_path: Path) -> None:
             await c.send({"execute": "block_passwd", "arguments": {"device": HD, "password": "x"}, "id": -1})
             await asyncio.sleep(0.05)
             one = b'{"execute":"query-version","id":1}'
-            writer = asyncio.ensure_future(c.send_raw(one * 200_000))  # 7 MB
+            writer = asyncio.ensure_future(c.send_raw(one * 60_000))  # 2 MB
             await asyncio.sleep(0.5)
             (session,) = server._sessions
-            # Paused: what waits is at most what one read carried, not all 200,000.
+            # Paused: what waits is at most what one read carried, not all 60,000.
             assert session.pending <= 20_000, session.pending
             release.set()
             assert (await c.reply(20))["id"] == -1
-            for _ in range(200_000):
+            for _ in range(60_000):
                 assert (await c.reply(20))["id"] == 1
             await writer
             await c.close()
@@ -528,3 +528,12 @@ def test_a_failure_that_ends_a_session_still_sends_the_replies_before_it(
             await c.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "name", ["max_output", "max_output_total", "max_connections", "max_user_data", "max_pending"]
+)
+@pytest.mark.parametrize("value", [0, -1, 1.5, "10"])
+def test_a_limit_must_be_a_positive_integer(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
+        Server(**{name: value})  # type: ignore[arg-type]
