@@ -12,10 +12,11 @@ comparison per member and calls slots with plain keywords; it never takes a
 lock and never looks at other owners. Connect and disconnect (rare) take the
 signal's lock and publish a new immutable tuple of connections, so every
 emit delivers to a consistent snapshot. Connection options (``once``,
-``weak``, ``loop``, ``check_types``; see :mod:`qobjects.signals_slots`) and
-pauses (:mod:`qobjects.signals_hold`) only ever take the slower path of the
-connections that use them; the recursion guard costs emit nothing (it reads
-the stack only once a ``RecursionError`` is on its way).
+``weak``, ``loop``, ``check_types``; see :mod:`qobjects.signals_slots` and
+:mod:`qobjects.signals_base`), pauses and ``max_depth``
+(:mod:`qobjects.signals_hold`) only ever take the slower path of the
+connections and signals that use them; by default the recursion guard costs
+emit nothing (it reads the stack only once a ``RecursionError`` is on its way).
 
 blinker carries the connect/disconnect notifications (:data:`connected`,
 :data:`disconnected`, keyed by the class-level :class:`Signal` as sender), the

@@ -67,7 +67,8 @@ Connect *slot*: to this owner's signal, or on the class to every local owner.
         :raises SlotSignatureError: the slot cannot take the owner and the
             members it names (or, with *check_types*, its annotations do not resolve).
         :raises StateError: *loop* is closed.
-        :raises TypeError: *weak* is true for a slot that takes no weak reference.
+        :raises TypeError: *weak* is true for a slot that takes no weak reference,
+            or *loop* is not an asyncio event loop.
 """
 
 

@@ -514,30 +514,43 @@ def _task_done(task: asyncio.Task[Any]) -> None:
         log.error("coroutine slot failed", exc_info=task.exception())
 
 
+EMIT_SHARE = 8
+"""A RecursionError is a signal's when at least one frame in this many is an emit."""
+
+
 def raise_if_recursion(exc: RecursionError) -> None:
     """Turn a RecursionError from nested emits into a :class:`SignalRecursionError`.
 
     Only called on the error path, so the guard costs emit nothing: the
     stack is read for emit frames (each signal's generated ``emit`` has its
-    :class:`Signal` as the global ``_q_signal``). A RecursionError with
-    fewer than two nested emits of one signal is not ours and is left alone.
+    :class:`Signal` as the global ``_q_signal``). It is ours when one
+    signal's emits are nested and emits make up a good part of all the
+    frames (the stack above and the traceback below); a deep recursion of
+    a slot's own, under an emit or two, is left alone.
 
     :raises SignalRecursionError: *exc* is one, or the stack shows nested emits.
     """
     if isinstance(exc, SignalRecursionError):
         raise exc
     counts: dict[int, list[Any]] = {}
+    frames = 0
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
+        frames += 1
         if frame.f_code.co_name == "emit":
             sig = frame.f_globals.get("_q_signal")
             if sig is not None:
                 counts.setdefault(id(sig), [sig, 0])[1] += 1
         frame = frame.f_back
+    tb = exc.__traceback__
+    while tb is not None:
+        frames += 1
+        tb = tb.tb_next
     if not counts:
         return
     sig, depth = max(counts.values(), key=lambda entry: entry[1])
-    if depth >= 2:
+    emits = sum(entry[1] for entry in counts.values())
+    if depth >= 2 and EMIT_SHARE * emits >= frames:
         raise SignalRecursionError(sig.describe(), depth, sys.getrecursionlimit()) from None
 
 

@@ -507,6 +507,14 @@ def test_other_recursion_errors_stay_slot_errors(d: Any) -> None:
         d.ping.emit(n=0)
     (err,) = exc.value.exceptions
     assert type(err) is RecursionError
+    # Under a few legitimately nested emits, still the slot's own recursion.
+    d.pong.connect(lambda o, n: o.pong.emit(n=n + 1) if n < 3 else o.ping.emit(n=n))
+    with pytest.raises(SlotError) as exc:
+        d.pong.emit(n=0)
+    inner: BaseException = exc.value
+    while isinstance(inner, SlotError):
+        inner = inner.exceptions[0]
+    assert type(inner) is RecursionError
 
 
 # --- check_types ---------------------------------------------------------------------------
