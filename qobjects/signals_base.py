@@ -67,7 +67,8 @@ Connect *slot*: to this owner's signal, or on the class to every local owner.
         :raises SlotSignatureError: the slot cannot take the owner and the
             members it names (or, with *check_types*, its annotations do not resolve).
         :raises StateError: *loop* is closed.
-        :raises TypeError: *weak* is true for a slot that takes no weak reference,
+        :raises TypeError: *weak* is true for a slot that takes no weak reference
+            (or in the decorator form, where nothing else would hold the function),
             or *loop* is not an asyncio event loop.
 """
 
@@ -147,6 +148,13 @@ class SignalBase:
         check_types: bool = False,
     ) -> Connection[F] | Callable[[F], Connection[F]]:
         if slot is None:
+            if weak:
+                # The decorator leaves the Connection in the function's place:
+                # nothing would hold the function, and it would go at once.
+                raise TypeError(
+                    f"connect(weak=True) as a decorator of {self._where()}: the decorated "
+                    "function would be collected at once; connect it with a call instead"
+                )
             return lambda f: self._connect(f, once, loop, unique, weak, check_types)
         return self._connect(slot, once, loop, unique, weak, check_types)
 

@@ -399,6 +399,26 @@ def test_weak_true_holds_any_slot_weakly(d: Any) -> None:
     assert not c1.connected and not c2.connected and d.io_error.connections == ()
 
 
+def test_weak_on_the_class_and_not_as_decorator(d: Any) -> None:
+    got: list[str] = []
+
+    def on_any(owner: Any, action: str) -> None:
+        got.append(action)
+
+    conn = Dev.io_error.connect(on_any, weak=True)
+    assert conn.weak
+    d.io_error.emit(operation="read", action="1")
+    del on_any
+    gc.collect()
+    d.io_error.emit(operation="read", action="2")
+    assert got == ["1"] and Dev.io_error.connections == ()
+    # As a decorator nothing but the weak reference would hold the function.
+    with pytest.raises(TypeError, match=r"weak=True\) as a decorator of signal Dev\.IO_ERROR"):
+        Dev.io_error.connect(weak=True)
+    with pytest.raises(TypeError, match="connect it with a call instead"):
+        d.io_error.connect(weak=True)
+
+
 def test_weak_false_holds_a_bound_method_strongly(d: Any) -> None:
     listener = Listener()
     conn = d.io_error.connect(listener.on_error, weak=False)
@@ -433,6 +453,12 @@ def test_a_slot_that_re_emits_without_end_gets_a_clear_error(d: Any) -> None:
     assert err.depth > 50
     assert "signal Dev.PING" in str(err) and "sys.getrecursionlimit()" in str(err)
     d.ping.emit  # the signal still works afterwards  # noqa: B018
+
+
+def test_recursion_through_a_class_level_slot(d: Any) -> None:
+    Dev.ping.connect(lambda o, n: o.ping.emit(n=n + 1))
+    with pytest.raises(SignalRecursionError, match=r"signal Dev\.PING"):
+        d.ping.emit(n=0)
 
 
 def test_recursion_through_other_owners_and_signals(d: Any) -> None:
