@@ -130,6 +130,9 @@ class Listener:
             log.info("connection refused before its session started: %s", err)
             conn.close()
             return None
+        except BaseException:  # cancelled: the server is closing
+            conn.close()
+            raise
 
     def _cannot_accept(self, err: OSError) -> None:
         if err.errno not in _OUT_OF_RESOURCES:
