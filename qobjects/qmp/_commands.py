@@ -9,6 +9,7 @@ stack) reaches a client.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable
@@ -55,6 +56,7 @@ class Commands:
         self.server = server
         self.impl: dict[str, Callable[..., Any]] = {}
         self.checks: dict[str, HandlerCheck] = {}
+        self._running: set[asyncio.Task[None]] = set()
 
     def register(self, name: str, fn: Callable[..., Any], check_types: bool) -> None:
         self.impl[name] = fn
@@ -95,8 +97,9 @@ class Commands:
             return
         if inspect.iscoroutinefunction(fn):
             session.busy = True
-            task = session.output._loop.create_task(self._run_async(session, fn, args, spec, ev))
-            task.add_done_callback(lambda _: None)
+            task = asyncio.get_running_loop().create_task(self._run_async(session, fn, args, spec, ev))
+            self._running.add(task)  # held until done: the loop keeps only a weak reference
+            task.add_done_callback(self._running.discard)
             return
         try:
             result = fn(**args)
