@@ -1,10 +1,10 @@
 """A server session's signal connections: ``connect``, ``disconnect``, pushes.
 
-A session holds at most one local connection per owner's signal (a
-:class:`Fanout`), however many remote connections it makes to it; the fanout
-encodes each emission's data once and pushes one message per remote
-connection. So ending a session detaches one local connection per signal it
-used, and dropping any number of remote connections is linear.
+The server holds one local connection per owner's signal that any session
+connected to (a :class:`Fanout`), however many remote connections there are:
+each emission's data is encoded once and pushed once per remote connection,
+and ending a session only removes its own entries, so dropping any number of
+remote connections is linear.
 
 A remote connection remembers its owner's canonical form: ``disconnect``
 compares it, and never looks the owner up again (it may be gone).
@@ -79,20 +79,26 @@ class RemoteConnection:
 
 
 class Fanout:
-    """A session's one local connection to one owner's signal."""
+    """The server's one local connection to one owner's signal.
 
-    __slots__ = ("bound", "conns", "local", "signal")
+    Each emission's data and timestamp are encoded once, then pushed to every
+    remote connection on that signal and owner, of every session.
+    """
 
-    def __init__(self, bound: BoundSignal, push: Callable[[bytes], None]) -> None:
+    __slots__ = ("bound", "local", "signal", "table", "targets")
+
+    def __init__(self, bound: BoundSignal, table: dict[BoundSignal, Fanout]) -> None:
         self.bound = bound
         self.signal: Signal = bound.signal
-        self.conns: dict[int, bytes] = {}  # remote id -> head, in connection order
-        self.local: Connection[Any] = bound.connect(self._pusher(push))
+        self.table = table  # the server's fanouts, by bound signal
+        # remote id -> (the session's push, the connection's encoded head), in connection order
+        self.targets: dict[int, tuple[Callable[[bytes], None], bytes]] = {}
+        self.local: Connection[Any] = bound.connect(self._pusher())
 
-    def _pusher(self, push: Callable[[bytes], None]) -> Callable[..., None]:
+    def _pusher(self) -> Callable[..., None]:
         specs = self.signal.specs
         pys = [s.py for s in specs]
-        conns = self.conns
+        targets = self.targets
         datas: dict[object, str | None] = {}
         from qobjects.codecs import encode_members
 
@@ -111,13 +117,22 @@ class Fanout:
                 if key is not None and len(datas) < _CACHE_SIZE:
                     datas[key] = data
             tail = signal_line(data, timestamp())
-            for head in list(conns.values()):
+            # A copy: a push may cut a session, which drops its connections.
+            for push, head in list(targets.values()):
                 push(head + tail)
 
         return pusher
 
+    def remove(self, cid: int) -> None:
+        """Drop remote connection *cid*; the last one takes the local connection along."""
+        del self.targets[cid]
+        if not self.targets:
+            self.close()
+
     def close(self) -> None:
-        self.conns.clear()
+        self.targets.clear()
+        if self.table.get(self.bound) is self:
+            del self.table[self.bound]
         self.local.disconnect(missing_ok=True)
 
 
@@ -150,7 +165,6 @@ class RemoteConnections:
         self.server = server
         self.push = push
         self.conns: dict[int, RemoteConnection] = {}
-        self.fanouts: dict[BoundSignal, Fanout] = {}
 
     def __len__(self) -> int:
         return len(self.conns)
@@ -208,15 +222,16 @@ class RemoteConnections:
                 desc = f"unknown signal '{signal_name}' (signals of {cls.__name__}: {mine})"
             raise GenericError(desc)
         bound: BoundSignal = getattr(owner, signal.attr)
-        fanout = self.fanouts.get(bound)
+        fanouts = server._fanouts
+        fanout = fanouts.get(bound)
         if fanout is None:
-            fanout = self.fanouts[bound] = Fanout(bound, self.push)
+            fanout = fanouts[bound] = Fanout(bound, fanouts)
         canonical = {"__handle__": cls.__handle_name__, "data": owner.value}
         cid = next(_ids)
         key = owner_key(canonical)
         assert key is not None
         rc = RemoteConnection(cid, fanout, signal_head(signal.name, canonical, user_data), key)
-        fanout.conns[cid] = rc.head
+        fanout.targets[cid] = (self.push, rc.head)
         self.conns[cid] = rc
         server.connections[cid] = rc
         return cid
@@ -242,19 +257,19 @@ class RemoteConnections:
     def _drop(self, rc: RemoteConnection) -> None:
         del self.conns[rc.id]
         self.server.connections.pop(rc.id, None)
-        fanout = rc.fanout
-        del fanout.conns[rc.id]
-        if not fanout.conns:
-            del self.fanouts[fanout.bound]
-            fanout.close()
+        rc.fanout.remove(rc.id)
 
     def drop_all(self) -> None:
         """End every connection of the session (linear in their number)."""
         table = self.server.connections
-        for cid in self.conns:
+        emptied: dict[int, Fanout] = {}
+        for cid, rc in self.conns.items():
             table.pop(cid, None)
+            fanout = rc.fanout
+            fanout.targets.pop(cid, None)
+            if not fanout.targets:
+                emptied[id(fanout)] = fanout
         self.conns.clear()
-        fanouts = list(self.fanouts.values())
-        self.fanouts.clear()
-        for fanout in fanouts:
-            fanout.close()
+        for fanout in emptied.values():
+            if not fanout.targets:
+                fanout.close()

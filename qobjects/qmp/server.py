@@ -41,11 +41,11 @@ from qobjects.objects import Handle, HandleCodec, Namespace, build
 from qobjects.qmp._commands import CONTROL_COMMANDS, Commands
 from qobjects.qmp._listen import Listener, tcp_sockets, unix_socket
 from qobjects.qmp._output import OutputBudget
-from qobjects.qmp._remote import RemoteConnection, timestamp
+from qobjects.qmp._remote import Fanout, RemoteConnection, timestamp
 from qobjects.qmp._session import ServerSession
 from qobjects.qmp.protocol import Mode, cache_key, event_line, event_tail
 from qobjects.schema import Schema
-from qobjects.signals import Connection, Signal
+from qobjects.signals import BoundSignal, Connection, Signal
 
 __all__ = ["LIMITS", "Server"]
 
@@ -161,6 +161,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         #: every session's signal connections, by id
         self.connections: dict[int, RemoteConnection] = {}
+        self._fanouts: dict[BoundSignal, Fanout] = {}  # one local connection per owner's signal
         self._mirrors: list[Connection[Any]] = []
 
     # --- commands -----------------------------------------------------------

@@ -321,11 +321,14 @@ def test_session_end_drops_connections(sock_path: Path) -> None:
             await o.negotiate()
             await o.call({"connect": "IO_ERROR", "owner": HD})
             others.append(o)
-        assert len(Blockdev.find("ide0-hd0").io_error.connections) == before + 5
+        # One local connection serves every session's remote connections to that signal.
+        assert len(Blockdev.find("ide0-hd0").io_error.connections) == before + 1
+        assert len(server.connections) == 5
         for o in others:
             o.writer.transport.abort()
         await asyncio.sleep(0.1)
         assert len(Blockdev.find("ide0-hd0").io_error.connections) == before
+        assert server.connections == {}
         assert server.sessions == 1
 
     run(sock_path, body)
