@@ -668,8 +668,9 @@ def cache_key(values: dict[str, Any], names: Iterable[str]) -> object:
     :raises TypeError: when *values* cannot be cached (unhashable, floats, tuples).
     """
     key = tuple([(type(v), v) for v in map(values.get, names)])
-    if any(t is float or t is tuple for t, _ in key):
-        raise TypeError("not cacheable")
+    for t, _ in key:
+        if t is float or t is tuple:
+            raise TypeError("not cacheable")
     hash(key)
     return key
 
