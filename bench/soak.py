@@ -18,7 +18,7 @@ from bench._util import table
 def main() -> str:
     os.environ["QOBJECTS_SCALE"] = "full"
     from tests.robust import test_faults, test_fuzz, test_load
-    from tests.robust.faults import run_drops, run_restart, run_slow_readers
+    from tests.robust.faults import run_burst, run_drops, run_restart, run_slow_readers
     from tests.robust.fuzz import run_fuzz
     from tests.robust.load import run_load
     from tests.robust.support import sized
@@ -66,6 +66,15 @@ def main() -> str:
                 "slow readers",
                 f"{sl.healthy} healthy + {sl.slow} stopped readers, {sl.emissions:,} emissions",
                 f"{sl.healthy_complete} healthy complete, {sl.slow_closed} closed at their limit",
+            ]
+        )
+        bu = run_burst(d / "burst.sock", 100, 20, 100_000)
+        rows.append(
+            [
+                "burst from one handler",
+                f"{bu.signals:,} signals to {bu.healthy} reading + {bu.stopped} stopped sessions",
+                f"{bu.healthy_complete} reading complete ({bu.rate:,.0f} signals/s), "
+                f"{bu.stopped_cut} stopped cut at max_output",
             ]
         )
         rs = run_restart(d / "restart.sock", 20, 10)

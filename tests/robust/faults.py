@@ -356,3 +356,124 @@ def run_restart(path: Path, clients: int, restarts: int) -> RestartResult:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
     return result
+
+
+# --- a burst from one handler ---------------------------------------------------------------
+
+
+@dataclass
+class BurstResult:
+    healthy: int
+    stopped: int
+    signals: int
+    healthy_complete: int = 0  # reading sessions that received every signal
+    stopped_cut: int = 0  # sessions that stopped reading and were cut at their limit
+    sessions_left: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Signals delivered to the reading sessions per second."""
+        return self.healthy * self.signals / self.seconds if self.seconds else 0.0
+
+
+_SIGNAL = b'{"signal":'
+
+
+class BurstReader(asyncio.Protocol):
+    """A session connected to IO_ERROR of ide0-hd0 that counts the signals it reads."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.count = 0
+        self.tail = b""
+        self.replies: asyncio.Queue[bytes] = asyncio.Queue()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.setup = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.setup:  # line by line until connected
+            lines = (self.tail + data).split(b"\r\n")
+            self.tail = lines.pop()
+            for line in lines:
+                self.replies.put_nowait(line)
+            return
+        self.count += (self.tail + data).count(_SIGNAL)
+        self.tail = data[-(len(_SIGNAL) - 1) :]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    async def start(self) -> None:
+        assert self.transport is not None
+        await asyncio.wait_for(self.replies.get(), 30)  # greeting
+        owner = {"__handle__": "Blockdev", "data": "ide0-hd0"}
+        for msg in (
+            {"execute": "set-explicit-handles"},
+            {"execute": "qmp_capabilities"},
+            {"connect": "IO_ERROR", "owner": owner, "user_data": 1},
+        ):
+            self.transport.write(json.dumps(msg).encode())
+            reply = json.loads(await asyncio.wait_for(self.replies.get(), 30))
+            assert "return" in reply, reply
+        self.setup = False
+        self.tail = b""
+
+
+def run_burst(path: Path, healthy: int, stopped: int, signals: int, max_output: int = 1 << 20) -> BurstResult:
+    """One handler emits *signals* IO_ERRORs (pacing itself with ``server.drain()``) while
+    *healthy* sessions read them all and *stopped* sessions stop reading."""
+    result = BurstResult(healthy, stopped, signals)
+    with ServerThread(path, max_output=max_output) as st:
+        server = st.server
+
+        def install() -> None:
+            Blockdev = blockdev()
+
+            @server.command("block_passwd")
+            async def burst(device: Any, password: str) -> None:
+                emit = Blockdev.find("ide0-hd0").io_error.emit
+                for i in range(int(password)):
+                    emit(operation="read", action="stop")
+                    if i % 64 == 63:
+                        await server.drain()
+
+        st.call(install)
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            readers: list[BurstReader] = []
+            for _ in range(healthy + stopped):
+                _, r = await loop.create_unix_connection(BurstReader, str(path))
+                await r.start()
+                readers.append(r)
+            good, bad = readers[:healthy], readers[healthy:]
+            for r in bad:
+                assert r.transport is not None
+                r.transport.pause_reading()
+            t0 = time.perf_counter()
+            assert good[0].transport is not None
+            good[0].transport.write(
+                json.dumps(
+                    {"execute": "block_passwd", "arguments": {"device": "ide0-hd0", "password": str(signals)}}
+                ).encode()
+            )
+            deadline = time.monotonic() + 60 + signals * (healthy + stopped) / 20_000
+            while time.monotonic() < deadline and not all(r.count >= signals for r in good):
+                await asyncio.sleep(0.01)
+            result.seconds = time.perf_counter() - t0
+            result.healthy_complete = sum(r.count == signals and not r.lost.done() for r in good)
+            st.settle()
+            result.sessions_left = st.call(lambda: server.sessions)
+            result.stopped_cut = healthy + stopped - result.sessions_left
+            for r in readers:
+                assert r.transport is not None
+                r.transport.abort()
+
+        asyncio.run(main())
+    return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.robust.faults import run_drops, run_restart, run_slow_readers
+from tests.robust.faults import run_burst, run_drops, run_restart, run_slow_readers
 from tests.robust.support import sized
 
 
@@ -33,3 +33,12 @@ def test_killed_server_every_slot_delivers_again(tmp_path: Path) -> None:
     clients, restarts = sized((5, 2), (20, 10))
     r = run_restart(tmp_path / "restart.sock", clients, restarts)
     assert r.deliveries_per_round == [2 * clients] * (restarts + 1)
+
+
+def test_burst_reaches_every_reader_stopped_ones_are_cut(tmp_path: Path) -> None:
+    healthy, stopped = sized((10, 3), (100, 20))
+    signals = sized(20_000, 100_000)
+    r = run_burst(tmp_path / "burst.sock", healthy, stopped, signals)
+    assert r.healthy_complete == healthy, r
+    assert r.stopped_cut == stopped, r
+    assert r.sessions_left == healthy
