@@ -79,7 +79,13 @@ class ServerSession(asyncio.Protocol):
         self.peer = str(peer) if peer else "unix"
         self.server._sessions.add(self)
         log.info("session %x opened (%s)", id(self), self.peer)
-        self.push(self.proto.send(Greeting(self.server.version, [])))
+        try:
+            greeting = self.proto.send(Greeting(self.server.version, []))
+        except ProtocolError as err:  # the server's version is not JSON: nobody can use it
+            log.error("session %x: no greeting: %s", id(self), err)
+            self.close("no greeting")
+            return
+        self.push(greeting)
 
     def data_received(self, data: bytes) -> None:
         # Split the bytes into JSON values now, but read each value as a request

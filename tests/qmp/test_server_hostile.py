@@ -537,3 +537,18 @@ def test_a_failure_that_ends_a_session_still_sends_the_replies_before_it(
 def test_a_limit_must_be_a_positive_integer(name: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
         Server(**{name: value})  # type: ignore[arg-type]
+
+
+def test_a_version_json_cannot_carry_ends_new_sessions_cleanly(
+    sock_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        async with demo_server(sock_path) as (server, _):
+            server.version = {"qemu": {"major": float("nan"), "minor": 0, "micro": 0}, "package": ""}
+            reader, writer = await asyncio.open_unix_connection(str(sock_path))
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, no half-open session
+            writer.close()
+            assert server.sessions == 0
+
+    asyncio.run(main())
+    assert any("no greeting" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
