@@ -366,7 +366,9 @@ async def aconnect(
 ) -> AsyncSession:
     """Connect to a QMP server and negotiate; returns an :class:`AsyncSession`.
 
-    :param schema: the schema the server speaks (default: the bundled one).
+    :param schema: the schema the server speaks. Default: the bundled one for a
+        qobjects server; a plain QMP server's own (``query-qmp-schema``, with
+        the bundled QEMU overlay).
     :param reconnect: after a lost connection, retry with backoff and
         re-establish every signal connection.
     :param timeout: seconds allowed for the greeting and negotiation, and the
@@ -376,6 +378,7 @@ async def aconnect(
     :raises ValueError: a malformed address or timeout.
     """
     session = AsyncSession(address, namespace_for(schema, namespace), reconnect=reconnect, timeout=timeout)
+    session._discover = schema is None and namespace is None
     session._set_state(Runstate.CONNECTING)
     try:
         await session._open()

@@ -177,6 +177,8 @@ class SessionBase:
         self._listeners: tuple[_Listener, ...] = ()
         self._callbacks: tuple[EventCallback, ...] = ()
         self._decoded: dict[object, dict[str, Any]] = {}
+        # Set by connect()/aconnect() when given neither schema nor namespace.
+        self._discover = False
 
     def __repr__(self) -> str:
         mode = "explicit handles" if self.explicit else "compatibility mode"
@@ -224,6 +226,23 @@ class SessionBase:
         self._oob = "oob" in offered
         yield Execute("qmp_capabilities", {"enable": ["oob"]} if self._oob else {}, None, True)
         self._proto.negotiated()
+        if self._discover and not self.explicit:
+            yield from self._discovery()
+        self._discover = False
+
+    def _discovery(self) -> Generator[Request, object, None]:
+        """Speak a plain QMP server's own schema (``query-qmp-schema``, with the QEMU overlay)."""
+        from qobjects.errors import SchemaError
+        from qobjects.qmp.introspect import server_namespace
+
+        try:
+            info = yield Execute("query-qmp-schema", {}, None, True)
+            namespace = server_namespace(info)
+        except (QMPError, SchemaError) as err:
+            log.info("%s: keeping the bundled schema (%s)", self._text, err)
+            return
+        self.namespace = namespace
+        self._events = EventSignals(self, namespace, self._report)
 
     def _restoration(self) -> Generator[Request, object, None]:
         """The requests that re-establish every remote connection after a reconnect."""

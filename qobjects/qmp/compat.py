@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from qobjects.codecs import DecodeContext, decode_members
 from qobjects.errors import QMPError, SlotError, StateError, ValidationError
-from qobjects.objects import Handle, Namespace
+from qobjects.objects import Emulation, Handle, Namespace
 from qobjects.qmp.protocol import Event
 from qobjects.signals import BoundSignal, Connection, Signal, _raise_slot_error, connected
 
@@ -52,17 +52,14 @@ class EventSignals:
         self._session = session
         self.namespace = namespace
         self._report = report
-        # event name -> (owner class, signal, owner member)
-        self.by_event: dict[str, list[tuple[type[Handle], Signal, str]]] = {}
-        self.mapped: dict[Signal, str] = {}
+        # event name -> (owner class, signal, how the event names the owner); the
+        # namespace may add entries as it builds classes, never new events.
+        self.by_event: dict[str, list[Emulation]] = namespace.emulation_table()
         self.emulated: dict[Connection[Any], BoundSignal] = {}
-        for sig in namespace.schema.signals():
-            if sig.event is not None and sig.owner_member is not None:
-                cls = namespace.handles[sig.owner.name]
-                signal = cls._signals[sig.name]
-                self.by_event.setdefault(sig.event.name, []).append((cls, signal, sig.owner_member))
-                self.mapped[signal] = sig.event.name
-        self._signals = tuple(self.mapped)
+
+    def mapped(self, signal: Signal) -> bool:
+        """Whether *signal* is heard through an event."""
+        return any(sig is signal for entries in self.by_event.values() for _, sig, _ in entries)
 
     def knows(self, signal: Signal) -> bool:
         """Whether *signal* belongs to this session's namespace."""
@@ -71,7 +68,7 @@ class EventSignals:
 
     def class_level(self) -> bool:
         """Whether a class-level slot listens to a mapped signal (events are then read)."""
-        return any(sig._conns for sig in self._signals)
+        return any(sig._conns for entries in self.by_event.values() for _, sig, _ in entries)
 
     # --- compatibility mode ---------------------------------------------------------
 
@@ -80,7 +77,7 @@ class EventSignals:
 
         :raises StateError: the signal has no event mapping.
         """
-        if bound.signal not in self.mapped:
+        if not self.mapped(bound.signal):
             raise StateError(
                 f"{bound.signal.describe()} has no event mapping, and {where} "
                 "does not support signals (compatibility mode)"
@@ -106,11 +103,11 @@ class EventSignals:
         if not entries:
             return
         data = ev.data or {}
-        for cls, signal, member in entries:
+        for cls, signal, owner_of in entries:
             targets: list[Connection[Any]] = []
-            owner_value = data.get(member)
-            if isinstance(owner_value, dict):
-                owner_value = owner_value.get("data")
+            owner_value = owner_of(data)
+            if owner_value is None:
+                continue
             handle: Handle | None = None
             if per_owner:
                 handle = cls._interned.get((self._session, owner_value))
@@ -168,7 +165,7 @@ def check_class_connect(signal: Signal) -> None:
     with _open_lock:
         sessions = list(_open)
     for events in sessions:
-        if events.knows(signal) and signal not in events.mapped:
+        if events.knows(signal) and not events.mapped(signal):
             raise StateError(
                 f"class-level connect to {signal.describe()}: the signal has no QMP event, so a "
                 f"slot connected on the class cannot hear the owners of an open session; "

@@ -469,5 +469,6 @@ def connect(
     :raises ValueError: a malformed address or timeout.
     """
     session = Session(address, namespace_for(schema, namespace), reconnect=reconnect, timeout=timeout)
+    session._discover = schema is None and namespace is None
     session._start()
     return session

@@ -352,7 +352,7 @@ def test_serve_subprocess_with_sync_client(tmp_path: Path) -> None:
 def test_real_qemu_compatibility_mode(qemu: Path) -> None:
     got: list[Any] = []
     other: list[Any] = []
-    with qobjects.connect(qemu) as s:
+    with qobjects.connect(qemu, namespace=NS) as s:  # the bundled schema's classes
         assert not s.explicit
         infos = s.query_block()
         names = [i.device.value for i in infos]

@@ -131,7 +131,7 @@ def test_qemu_fds_getfd_closefd_and_add_fd(qemu: Path) -> None:
 
     r, w = os.pipe()
     try:
-        with qobjects.connect(qemu) as s:
+        with qobjects.connect(qemu, namespace=qobjects.default_namespace()) as s:
             assert s.execute("getfd", {"fdname": "pipe0"}, fds=[r]) == {}
             assert s.execute("closefd", fdname="pipe0") == {}
             with pytest.raises(qobjects.QMPError, match="pipe0"):
@@ -154,7 +154,7 @@ def test_qemu_fds_async(qemu: Path) -> None:
     async def main() -> None:
         r, w = os.pipe()
         try:
-            async with await qobjects.aconnect(qemu) as s:
+            async with await qobjects.aconnect(qemu, namespace=qobjects.default_namespace()) as s:
                 assert await s.execute_raw("getfd", {"fdname": "a"}, fds=[r]) == {}
                 assert await s.execute_raw("closefd", {"fdname": "a"}) == {}
         finally:
@@ -167,7 +167,7 @@ def test_qemu_fds_async(qemu: Path) -> None:
 def test_qemu_oob(qemu: Path) -> None:
     import qobjects
 
-    with qobjects.connect(qemu) as s:
+    with qobjects.connect(qemu, namespace=qobjects.default_namespace()) as s:
         assert s.oob  # QEMU offers it on a socket monitor; the session enabled it
         with pytest.raises(qobjects.QMPError, match="postcopy"):
             s.execute("migrate-pause", oob=True)  # accepted out of band, refused in this state
@@ -185,7 +185,7 @@ def test_qemu_listen_and_class_level_and_close(qemu: Path) -> None:
 
     Blockdev: Any = qobjects.default_namespace().types["Blockdev"]
     heard: list[tuple[str, bool]] = []
-    s = qobjects.connect(qemu)
+    s = qobjects.connect(qemu, namespace=qobjects.default_namespace())
     conn = Blockdev.tray_moved.connect(lambda owner, tray_open: heard.append((owner.value, tray_open)))
     try:
         cd0, cd1 = (i.device for i in s.query_block())
