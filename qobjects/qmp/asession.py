@@ -57,6 +57,8 @@ class AsyncSession(SessionBase):
         self._greeting_fut: asyncio.Future[Greeting] | None = None
         self._reconnector: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._deadlines: dict[int, tuple[float, asyncio.Future[Any], str, float]] = {}
+        self._watchdog: asyncio.TimerHandle | None = None
 
     # --- connection ---------------------------------------------------------------
 
@@ -141,6 +143,9 @@ class AsyncSession(SessionBase):
         link, self._link = self._link, None
         if link is not None and link.transport is not None:
             link.transport.close()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._fail_pending(ConnectionLost(f"the session to {self._text} is closed"))
         self._release()
         if was is not Runstate.IDLE:
@@ -197,11 +202,35 @@ class AsyncSession(SessionBase):
             timeout = self.timeout
         if timeout is None:
             return await fut
-        timer = loop.call_later(timeout, self._expire, fut, cid, what, timeout)
+        # One watchdog timer for every pending call, not one timer per call.
+        deadlines = self._deadlines
+        deadline = loop.time() + timeout
+        deadlines[cid] = (deadline, fut, what, timeout)
+        watchdog = self._watchdog
+        if watchdog is None or deadline < watchdog.when():
+            if watchdog is not None:
+                watchdog.cancel()
+            self._watchdog = loop.call_at(deadline, self._watch)
         try:
             return await fut
         finally:
-            timer.cancel()
+            deadlines.pop(cid, None)
+
+    def _watch(self) -> None:
+        """Fail the calls past their deadline; wake again at the next one."""
+        loop = self.loop
+        assert loop is not None
+        self._watchdog = None
+        now = loop.time()
+        earliest: float | None = None
+        for cid, (deadline, fut, what, timeout) in list(self._deadlines.items()):
+            if deadline <= now:
+                del self._deadlines[cid]
+                self._expire(fut, cid, what, timeout)
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None and not loop.is_closed():
+            self._watchdog = loop.call_at(earliest, self._watch)
 
     def _expire(self, fut: asyncio.Future[Any], cid: int, what: str, timeout: float) -> None:
         if self._pending.pop(cid, None) is not None and not fut.done():
@@ -291,8 +320,8 @@ class AsyncSession(SessionBase):
         spec = command_by_py(self.namespace, name)
         execute = self._execute
 
-        async def method(**arguments: Any) -> Any:
-            return await execute(spec, arguments)
+        def method(**arguments: Any) -> Coroutine[Any, Any, Any]:
+            return execute(spec, arguments)  # the coroutine itself: one frame less per call
 
         method.__name__ = name
         method.__doc__ = spec.doc
