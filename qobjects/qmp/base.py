@@ -50,7 +50,6 @@ from qobjects.qmp.protocol import (
     Return,
     Role,
     SignalMessage,
-    cache_key,
 )
 from qobjects.qmp.proxy import ClientContext
 from qobjects.qmp.remote_signals import Remote, RemoteSignals
@@ -376,12 +375,17 @@ class SessionBase:
         data = data or {}
         bound = rem.bound
         signal = bound.signal
-        # Repeated data decodes to the same values: reuse them (scalars only).
-        try:
-            key: object = (signal, tuple(data), cache_key(data, data))  # the server's rule too
-            values = self._decoded.get(key)
-        except TypeError:
-            key, values = None, None
+        # Repeated data decodes to the same values: reuse them. Only for strings,
+        # integers and nulls, whose equal values are equal on the wire (unlike
+        # 1 == 1.0 == True, or -0.0 == 0.0).
+        items = tuple(data.items())
+        key: object = (signal, items)
+        for _, v in items:
+            t = type(v)
+            if t is not str and t is not int and v is not None:
+                key = None
+                break
+        values = self._decoded.get(key) if key is not None else None
         if values is None:
             try:
                 values = decode_members(signal.specs, data, self._ctx, signal.describe())

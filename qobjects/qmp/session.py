@@ -213,7 +213,8 @@ class Session(SessionBase):
                 log.info("reconnect to %s failed: %s", self._text, err)
                 self._lost(err)
                 continue
-            if self.runstate is Runstate.CLOSED:  # closed meanwhile
+            if self.runstate is Runstate.CLOSED:  # closed meanwhile: drop the new socket
+                self._lost(None)
                 return False
             self._set_state(Runstate.RUNNING)
             self._post(self._notify, "reconnected")
