@@ -384,9 +384,9 @@ class Session(SessionBase):
         fds: Sequence[int] = (),
         oob: bool = False,
     ) -> Any:
+        args = encode_args(spec, arguments, self.explicit, self)  # checked even when not connected
         if self._runstate is not Runstate.RUNNING:
             require(self._runstate, self._text)
-        args = encode_args(spec, arguments, self.explicit, self)
         if fds or oob:
             self._check_request(oob, fds)
             if fds:
