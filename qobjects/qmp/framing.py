@@ -3,77 +3,84 @@
 QMP is a stream of JSON values, not of lines: a value may arrive split
 anywhere (inside a UTF-8 sequence or an escape), several may arrive in one
 read, with or without whitespace between them.  :class:`JSONStreamDecoder`
-finds where each value ends by jumping between structural characters with
-compiled regular expressions (no Python loop per byte), then hands the text
-of each complete value to the C JSON decoder.
+splits the stream exactly where QEMU's JSON streamer does:
 
-Input rules follow QEMU's JSON parser:
+- a lexer reads tokens (QEMU's dialect: single-quoted strings and the
+  ``\\'`` escape are accepted); the value ends when its ``{``/``}`` and
+  ``[``/``]`` counts balance, or when either count drops below zero.  Line
+  ends mean nothing: a line that begins with ``{`` inside an open value is
+  part of that value;
+- a lexical error (a character no token starts with, such as a control
+  character, 0xFE/0xFF or a capital letter, a control character inside a
+  string, a malformed number) is reported as ``JSON parse error, stray
+  '...'``, drops the value in progress, and input is skipped up to the next
+  ``{`` ``}`` ``[`` ``]`` ``:`` ``,`` or control character other than TAB;
+- a complete value QEMU's parser refuses is one error with QEMU's text
+  (``JSON parse error, duplicate key``, ``... expecting value``, ...); an
+  integer beyond 64 bits becomes a float, as QEMU makes it a double;
+- three limits, QEMU's by default: ``max_size`` bytes in a value,
+  ``max_tokens`` tokens in a value, ``max_depth`` levels of nesting.  Past
+  one, the value is one error and the rest of it is skipped by counting
+  brackets (QEMU would parse the rest as new input, so a value past a limit
+  could smuggle the values it contains; a lexical error still resynchronises).
 
-- single-quoted strings and the ``\\'`` escape are accepted (converted to
-  plain JSON before decoding, and only when the value contains a ``'``);
-- a value larger than ``max_size`` bytes or nested deeper than ``max_depth``
-  levels is an error; the rest of that value is skipped by tracking its
-  depth, without storing it;
-- malformed JSON is one error, and decoding goes on with the next value;
-- after a lexical error (a stray character, a control character in a
-  string), input is skipped up to the next ``{``, line ending or control
-  character, as QEMU does (QEMU also stops at ``[``, ``]`` and ``}``, which
-  inside a broken object only leads to more errors);
-- a control character other than TAB, CR and LF (or a 0xFE/0xFF byte)
-  resets the decoder: a value in progress is dropped with an error (and
-  input skipped as after a lexical error); between values it is ignored;
-- a ``{`` at the start of a line, while a value is still open, also starts
-  afresh (the open value was unbalanced garbage).  Well-formed input never
-  does this: clients send a value per line or none at all, and indented JSON
-  has no ``{`` in the first column below the top level.
-
-Errors come out in order with the values, as :class:`DecodeError` items.
-The result never depends on how the input was split into reads.
+Ordinary values go through compiled regular expressions and the C JSON
+decoder; anything that decoder would read differently from QEMU is decoded by
+:mod:`qobjects.qmp.jsonparse`.  Errors come out in order with the values, as
+:class:`DecodeError` items, and nothing depends on how the input was split
+into reads.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
-import threading
 from _json import make_scanner
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
+from qobjects.qmp.jsonparse import ParseError, count_tokens, parse_value, qemu_int
+
 __all__ = ["DecodeError", "JSONStreamDecoder", "encode_json"]
+
+#: QEMU's limits (``qobject/json-streamer.c``), the defaults of :class:`JSONStreamDecoder`.
+MAX_SIZE: Final = 64 << 20
+MAX_TOKENS: Final = 2 << 20
+MAX_DEPTH: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class DecodeError:
     """Input that did not decode to a JSON value.
 
-    :ivar desc: QEMU-style description (``"JSON parse error, ..."``, ...).
+    :ivar desc: QEMU's description (``"JSON parse error, ..."``, ...).
     """
 
     desc: str
 
 
-# --- the regular expressions ---------------------------------------------------------
+# --- the lexer -------------------------------------------------------------------------
 #
-# Characters that reset the parser: ASCII controls other than TAB, LF, CR, and the
-# bytes 0xFE/0xFF that never occur in UTF-8.
-_RESET = rb"\x00-\x08\x0b\x0c\x0e-\x1f\xfe\xff"
-# Characters inside a value, outside strings, that need no attention.
-_PLAIN = rb"[^\"'{}\[\]\n" + _RESET + rb"]"
-# A complete double-quoted string.  Control characters are not allowed inside, not
-# even escaped (QEMU's lexer stops there too).
-_DQ_STRING = rb'"[^"\\\x00-\x1f\xfe\xff]*+(?:\\[^\x00-\x1f\xfe\xff][^"\\\x00-\x1f\xfe\xff]*+)*+"'
-# Everything up to the next bracket, single quote, unfinished string, reset
-# character, or a newline that is directly followed by ``{`` (or ends the data,
-# so that the answer never depends on where reads are split).
-_BODY = rb"(?:" + _PLAIN + rb"*+(?:(?:" + _DQ_STRING + rb"|\n(?=[^{]))" + _PLAIN + rb"*+)*+)"
-_V1 = rb"[{\[]" + _BODY + rb"[}\]]"
-_V2 = rb"[{\[]" + _BODY + rb"(?:" + _V1 + _BODY + rb")*+[}\]]"
-_V3 = rb"[{\[]" + _BODY + rb"(?:" + _V2 + _BODY + rb")*+[}\]]"
+# A run of tokens that need no attention inside a value: whitespace, commas,
+# colons, complete strings, and numbers and keywords followed by a character that
+# ends them.  Brackets, anything unusual and anything cut by the end of the data
+# stop it.
+_STR_DQ = rb'"(?:[^"\\\x00-\x1f\xfe\xff]++|\\[\x20-\xfd])*+"'
+_STR_SQ = rb"'(?:[^'\\\x00-\x1f\xfe\xff]++|\\[\x20-\xfd])*+'"
+_NUM = rb"-?+(?:[1-9][0-9]*+(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+|0(?:\.[0-9]++(?:[eE][-+]?+[0-9]++)?+)?+)"
+_RUN_RE = re.compile(
+    rb"(?:[ \t\r\n,:]++|"
+    + _STR_DQ
+    + rb"|"
+    + _STR_SQ
+    + rb"|"
+    + _NUM
+    + rb"(?=[^0-9.eE+\-])|[a-z]++(?=[^a-z]))*+",
+    re.DOTALL,
+)
 
-_Matcher = Callable[[bytes, int], "re.Match[bytes]"]
+_Matcher = Callable[..., "re.Match[bytes]"]
 
 
 def _always(pattern: bytes) -> _Matcher:
@@ -81,54 +88,222 @@ def _always(pattern: bytes) -> _Matcher:
     return cast(_Matcher, re.compile(pattern, re.DOTALL).match)
 
 
-_body: Final = _always(_BODY)
-# Fast path: a complete value nested at most three levels, in one match.
-_flat: Final = re.compile(_V3, re.DOTALL).match
-_FLAT_DEPTH: Final = 3
-# The rest of a string whose opening quote has been consumed.
-_dq_rest: Final = _always(rb'[^"\\\x00-\x1f\xfe\xff]*+(?:\\[^\x00-\x1f\xfe\xff][^"\\\x00-\x1f\xfe\xff]*+)*+')
-_sq_rest: Final = _always(rb"[^'\\\x00-\x1f\xfe\xff]*+(?:\\[^\x00-\x1f\xfe\xff][^'\\\x00-\x1f\xfe\xff]*+)*+")
-# Between top-level values: whitespace and reset characters (a reset there is a no-op).
-_between: Final = _always(rb"[\x00-\x20\xfe\xff]*+")
-# A top-level token that is not a container or string: a number, a keyword, or junk.
-_scalar: Final = _always(rb"[^\x00-\x20\xfe\xff{}\[\]\"',:]*+")
-# Keywords end where they are spelt out, so a bare ``null`` needs no delimiter after it.
-_keyword: Final = re.compile(rb"true|false|null").match
-_KEYWORDS: Final[dict[bytes, object]] = {b"true": True, b"false": False, b"null": None}
-# Recovery after a lexical error: skip to a '{', a line end or a reset character.
-_recover: Final = _always(rb"[^{\x00-\x08\x0a-\x1f\xfe\xff]*+")
-# Quote conversion: strings of either kind, and inside them escapes and bare '"'.
-_any_string: Final = re.compile(rb"\"[^\"\\]*+(?:\\.[^\"\\]*+)*+\"|'[^'\\]*+(?:\\.[^'\\]*+)*+'", re.DOTALL)
-_string_part: Final = re.compile(rb'\\.|"', re.DOTALL)
+_run: Final = cast(_Matcher, _RUN_RE.match)
+_space: Final = _always(rb"[ \t\r\n]*+")
+_dq_rest: Final = _always(rb'(?:[^"\\\x00-\x1f\xfe\xff]++|\\[\x20-\xfd])*+')
+_sq_rest: Final = _always(rb"(?:[^'\\\x00-\x1f\xfe\xff]++|\\[\x20-\xfd])*+")
+_digits: Final = _always(rb"[0-9]*+")
+_letters: Final = _always(rb"[a-z]*+")
+# After a lexical error: skip to a structural character, or a control character
+# other than TAB, or 0xFE/0xFF.
+_recover: Final = _always(rb"[^\x00-\x08\x0a-\x1f\xfe\xff\[\]{}:,]*+")
 
-_DQUOTE, _SQUOTE, _NL, _BACKSLASH, _LBRACE = b"\"'\n\\{"
+# Partial-token states of the lexer (0: between tokens).
+_L_START, _L_DQ, _L_SQ, _L_SIGN, _L_ZERO, _L_DIGITS = 1, 2, 3, 4, 5, 6
+_L_MANT, _L_MANT_D, _L_EXP_E, _L_EXP_S, _L_EXP_D, _L_WORD = 7, 8, 9, 10, 11, 12
+# States in which the token read so far is complete if the input ends.
+_L_FINAL: Final = frozenset({_L_ZERO, _L_DIGITS, _L_MANT_D, _L_EXP_D, _L_WORD})
+_DONE, _ERROR = 0, -1
+_DIGIT: Final = frozenset(b"0123456789")
+_EXP: Final = frozenset(b"eE")
+_SPACE_BYTES: Final = frozenset(b" \t\r\n")
+_DQUOTE, _SQUOTE, _BACKSLASH = b"\"'\\"
 
-# Decoder states.
-_TOP, _VALUE, _DQ, _SQ, _RECOVER = range(5)
+
+def _lex(buf: bytes, pos: int, n: int, state: int) -> tuple[int, int]:
+    """Go on with the token in *state* at ``buf[pos]``, as QEMU's lexer does.
+
+    :returns: ``(_DONE, end)`` for a complete token, ``(_ERROR, end)`` for a
+        lexical error (the bad character consumed), or ``(state, resume)``
+        when the data ends first.
+    """
+    while True:
+        if state in (_L_DQ, _L_SQ):
+            end = (_dq_rest if state == _L_DQ else _sq_rest)(buf, pos).end()
+            if end == n:
+                return state, end
+            c = buf[end]
+            if c == (_DQUOTE if state == _L_DQ else _SQUOTE):
+                return _DONE, end + 1
+            if c == _BACKSLASH:
+                return (state, end) if end + 1 == n else (_ERROR, end + 2)
+            return _ERROR, end + 1
+        if state in (_L_DIGITS, _L_MANT_D, _L_EXP_D, _L_WORD):
+            pos = (_letters if state == _L_WORD else _digits)(buf, pos).end()
+        if pos == n:
+            return state, n
+        c = buf[pos]
+        if state == _L_START:
+            if c == _DQUOTE:
+                state = _L_DQ
+            elif c == _SQUOTE:
+                state = _L_SQ
+            elif c == 0x2D:  # '-'
+                state = _L_SIGN
+            elif c == 0x30:
+                state = _L_ZERO
+            elif c in _DIGIT:
+                state = _L_DIGITS
+            elif 0x61 <= c <= 0x7A:
+                state = _L_WORD
+            else:
+                return _ERROR, pos + 1
+        elif state == _L_SIGN:
+            if c not in _DIGIT:
+                return _ERROR, pos + 1
+            state = _L_ZERO if c == 0x30 else _L_DIGITS
+        elif state == _L_ZERO:
+            if c in _DIGIT:
+                return _ERROR, pos + 1
+            if c != 0x2E:
+                return _DONE, pos
+            state = _L_MANT
+        elif state == _L_DIGITS:
+            if c == 0x2E:
+                state = _L_MANT
+            elif c in _EXP:
+                state = _L_EXP_E
+            else:
+                return _DONE, pos
+        elif state in (_L_MANT, _L_EXP_S):
+            if c not in _DIGIT:
+                return _ERROR, pos + 1
+            state = _L_MANT_D if state == _L_MANT else _L_EXP_D
+        elif state == _L_MANT_D:
+            if c not in _EXP:
+                return _DONE, pos
+            state = _L_EXP_E
+        elif state == _L_EXP_E:
+            if c == 0x2B or c == 0x2D:
+                state = _L_EXP_S
+            elif c in _DIGIT:
+                state = _L_EXP_D
+            else:
+                return _ERROR, pos + 1
+        else:  # _L_EXP_D, _L_WORD: the character ends the token
+            return _DONE, pos
+        pos += 1
+
+
+def _stray(token: bytes) -> DecodeError:
+    # QEMU prints the token as a C string: it ends at a NUL.
+    text = token.split(b"\x00", 1)[0].decode(errors="replace")
+    if len(text) > 64:
+        text = text[:64] + "..."
+    return DecodeError(f"JSON parse error, stray '{text}'")
+
+
+# --- decoding complete values -----------------------------------------------------------
 
 
 def _no_constant(name: str) -> object:
     raise ValueError(f"invalid token '{name}'")
 
 
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise ValueError("duplicate key")
+    return d
+
+
 # The C scanner itself: JSONDecoder.decode() adds two regex calls and two frames.
-_scan_once: Final[Callable[[str, int], tuple[object, int]]] = make_scanner(
-    cast(Any, json.JSONDecoder(parse_constant=_no_constant))  # typeshed wants a make_scanner
+# Integers are Python's (a hook per integer would cost a third of the time);
+# one QEMU reads as a double makes the value go to the exact parser.
+_scan: Final[Callable[[str, int], tuple[object, int]]] = make_scanner(
+    cast(Any, json.JSONDecoder(parse_constant=_no_constant))
+)
+_I64_MIN: Final = -(1 << 63)
+_U64_END: Final = 1 << 64
+_scan_unique: Final[Callable[[str, int], tuple[object, int]]] = make_scanner(
+    cast(Any, json.JSONDecoder(parse_constant=_no_constant, parse_int=qemu_int, object_pairs_hook=_unique))
+)
+# Where the C decoder and QEMU may disagree on valid JSON: escapes of surrogates
+# and noncharacters, "0e5" (an exponent straight after a leading zero).
+_bad_escape: Final = re.compile(r"\\u(?:[dD][89a-fA-F]|[fF][dD][dDeE]|[fF]{3}[eEfF])").search
+_zero_exp: Final = re.compile(r'"(?:[^"\\]|\\.)*+"|(?<![0-9.])(-?0[eE])', re.DOTALL).finditer
+_NONCHAR_UTF8: Final = re.compile(
+    rb"\xef\xb7[\x90-\xaf]|\xef\xbf[\xbe\xbf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]"
 )
 
 
-def _decode(text: str) -> object:
-    """Decode *text*, a JSON value with no whitespace around it.
+class _Disagree(Exception):
+    """The C decoder read a value differently from QEMU."""
 
-    :raises ValueError: when it is not.
+
+def _keys(value: dict[str, object]) -> int:
+    """How many members *value* and the objects inside it have.
+
+    :raises _Disagree: for an integer QEMU reads as a double.
     """
+    n = len(value)
+    for v in value.values():
+        if type(v) is dict:
+            n += _keys(v)
+        elif type(v) is list:
+            if v:
+                n += _list_keys(v)
+        elif type(v) is int and not _I64_MIN <= v < _U64_END:
+            raise _Disagree
+    return n
+
+
+def _list_keys(value: list[object]) -> int:
+    n = 0
+    for v in value:
+        if type(v) is dict:
+            n += _keys(v)
+        elif type(v) is list:
+            if v:
+                n += _list_keys(v)
+        elif type(v) is int and not _I64_MIN <= v < _U64_END:
+            raise _Disagree
+    return n
+
+
+def _agrees(text: str, start: int, end: int, value: object, suspect: bool) -> bool:
+    """Whether *value*, decoded by the C decoder from ``text[start:end]``, is what QEMU reads.
+
+    The C decoder keeps the last of duplicate keys, accepts escapes of
+    surrogates and noncharacters, and reads ``0e5``: all errors for QEMU.
+    """
+    if suspect and (
+        _bad_escape(text, start, end) is not None or any(m[1] for m in _zero_exp(text, start, end))
+    ):
+        return False
     try:
-        value, end = _scan_once(text, 0)
-    except StopIteration as err:
-        raise json.JSONDecodeError("Expecting value", text, err.value) from None
-    if end != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
+        keys = _keys(value) if type(value) is dict else _list_keys(value) if type(value) is list else 0
+    except _Disagree:
+        return False
+    if keys == text.count(":", start, end):
+        return True  # as many members as colons: no key was dropped
+    # Colons inside strings, or a duplicate key.
+    try:
+        _scan_unique(text, start)
+    except ValueError:
+        return False
+    return True
+
+
+def _decode(raw: bytes) -> object:
+    """The complete, lexically valid value *raw* as QEMU reads it, or its error."""
+    try:
+        text = raw.decode()
+        value, end = _scan(text, 0)
+    except (ValueError, StopIteration, RecursionError):
+        pass  # the exact parser says what is wrong
+    else:
+        suspect = "\\u" in text or "0e" in text or "0E" in text
+        if (
+            end == len(text)
+            and (raw.isascii() or not _NONCHAR_UTF8.search(raw))
+            and _agrees(text, 0, end, value, suspect)
+        ):
+            return value
+    try:
+        return parse_value(raw)
+    except ParseError as err:
+        return DecodeError(err.desc)
 
 
 def _not_json(value: object) -> object:
@@ -142,9 +317,6 @@ _c_encode: Final = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
 )
 _encode_str: Final = json.encoder.encode_basestring_ascii
-_deep_lock = threading.Lock()
-# Nesting the C decoder handles under the default recursion limit, with room to spare.
-_SHALLOW: Final = 200
 
 
 def encode_json(value: object) -> str:
@@ -158,67 +330,66 @@ def encode_json(value: object) -> str:
     return "".join(_c_encode(value, 0))
 
 
-def _requote_part(m: re.Match[bytes]) -> bytes:
-    s = m[0]
-    if s == b'"':
-        return b'\\"'
-    return b"'" if s == b"\\'" else s
+# --- the stream -----------------------------------------------------------------------
 
-
-def _requote_string(m: re.Match[bytes]) -> bytes:
-    s = m[0]
-    if s[0] == _DQUOTE and b"\\'" not in s:
-        return s
-    return b'"' + _string_part.sub(_requote_part, s[1:-1]) + b'"'
-
-
-def _parse(raw: bytes, depth: int) -> object:
-    """Decode the complete value *raw*, nested *depth* levels deep.
-
-    :raises ValueError: when it is not valid JSON (or not UTF-8).
-    :raises RecursionError: when Python cannot nest that deep.
-    """
-    if b"'" in raw:
-        raw = _any_string.sub(_requote_string, raw)
-    text = raw.decode()
-    if depth <= _SHALLOW:
-        return _decode(text)
-    # The C decoder spends one recursion level per nesting level.
-    with _deep_lock:
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(old + depth + 50)
-        try:
-            return _decode(text)
-        finally:
-            sys.setrecursionlimit(old)
+# Decoder modes.
+_TOP, _VALUE, _SKIP, _RECOVER = range(4)
+_OPEN: Final = frozenset(b"{[")
+_CLOSE: Final = frozenset(b"}]")
+_LBRACE, _RBRACE = 0x7B, 0x7D
 
 
 class JSONStreamDecoder:
-    """Split a byte stream into JSON values.
+    """Split a byte stream into JSON values, as QEMU's JSON streamer does.
 
     ``feed(data)`` returns the values completed by *data*, in order, with a
     :class:`DecodeError` in place of each piece of input that was not a
     value; ``close()`` does the same at the end of the stream.
 
-    :param max_size: the largest value accepted, in bytes.
+    :param max_size: the most bytes a value may have (whitespace included).
     :param max_depth: the deepest nesting accepted (``{"a": [1]}`` is 2).
+    :param max_tokens: the most tokens a value may have (``{"a": [1]}`` has 7).
     :raises ValueError: if a limit is below 1.
     """
 
-    __slots__ = ("_buf", "_depth", "_errored", "_maxd", "_pos", "_start", "_state", "max_depth", "max_size")
+    __slots__ = (
+        "_braces",
+        "_brackets",
+        "_buf",
+        "_lex",
+        "_mode",
+        "_ntok",
+        "_pos",
+        "_quick",
+        "_start",
+        "_tok",
+        "max_depth",
+        "max_size",
+        "max_tokens",
+    )
 
-    def __init__(self, max_size: int = 1 << 20, max_depth: int = 1024) -> None:
-        if max_size < 1 or max_depth < 1:
-            raise ValueError("max_size and max_depth must be at least 1")
+    def __init__(
+        self, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH, max_tokens: int = MAX_TOKENS
+    ) -> None:
+        for name, limit in (("max_size", max_size), ("max_depth", max_depth), ("max_tokens", max_tokens)):
+            if limit < 1:
+                raise ValueError(f"{name} must be at least 1, not {limit}")
         self.max_size = max_size
         self.max_depth = max_depth
-        self._buf = b""  # unconsumed input; _start and _pos index into it
+        self.max_tokens = max_tokens
+        # A value this short is within every limit (depth d takes 2d bytes).
+        self._quick = min(max_size, max_tokens, 2 * max_depth)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._buf = b""  # unconsumed input; the positions below index into it
         self._pos = 0  # where scanning resumes
         self._start = 0  # where the value in progress starts
-        self._state = _TOP
-        self._depth = 0
-        self._maxd = 0  # deepest nesting seen in the value in progress
-        self._errored = False  # the value in progress was reported; skip the rest
+        self._tok = 0  # where the token in progress starts
+        self._mode = _TOP
+        self._lex = 0  # the lexer state of the token in progress, 0 for none
+        self._braces = self._brackets = 0
+        self._ntok = -1  # tokens of the value so far, once it is long enough to count
 
     @property
     def pending(self) -> int:
@@ -231,236 +402,282 @@ class JSONStreamDecoder:
         :returns: decoded values and :class:`DecodeError` items, in input order.
         """
         buf = self._buf + data if self._buf else data
+        n = len(buf)
         out: list[object] = []
+        append = out.append
         pos = self._pos
         start = self._start
-        state = self._state
-        depth = self._depth
-        maxd = self._maxd
-        errored = self._errored
+        tok = self._tok
+        mode = self._mode
+        lex = self._lex
+        braces = self._braces
+        brackets = self._brackets
+        ntok = self._ntok
         max_size = self.max_size
+        max_tokens = self.max_tokens
         max_depth = self.max_depth
-        n = len(buf)
-        append = out.append
-        # Fastest path: let the C scanner find where a value ends, in ASCII input,
-        # when it cannot nest deeper than max_depth without a RecursionError.
-        text = buf.decode("ascii") if max_depth >= sys.getrecursionlimit() and buf.isascii() else None
-        # The fast paths cannot succeed for a value that starts after the last
-        # closing bracket (the usual case for a message split across reads).
-        last_close = max(buf.rfind(b"}"), buf.rfind(b"]"))
+        text: str | None = None  # buf as ASCII text, for the C decoder's fast path
+        suspect = False
+        last_close = -2  # the last closing bracket in buf, -2 until looked for
+        slow = -1  # where the fast path last stopped
         while pos < n:
-            if state == _TOP:
-                c = buf[pos]
-                if c <= 0x20 or c >= 0xFE:
-                    pos = _between(buf, pos).end()
-                    if pos == n:
-                        break
-                    c = buf[pos]
-                start = pos
-                errored = False
-                if c in b"{[":
-                    if pos < last_close:
-                        if text is not None:
-                            try:
-                                value, end = _scan_once(text, pos)
-                            except (ValueError, StopIteration, RecursionError):
-                                pass  # the slower paths below find out what is wrong
-                            else:
-                                # Not done if the slower paths would object.
-                                if end - start <= max_size and buf.find(b"\n{", start, end) < 0:
-                                    append(value)
-                                    pos = end
-                                    continue
-                        if max_depth >= _FLAT_DEPTH:
-                            m = _flat(buf, pos)
-                            if m is not None:
-                                pos = m.end()
-                                if pos - start > max_size:
-                                    append(self._too_big())
-                                    continue
-                                raw = buf[start:pos]
-                                try:
-                                    append(_decode(raw.decode()) if b"'" not in raw else _parse(raw, 3))
-                                except ValueError as err:
-                                    append(_parse_error(err))
-                                continue
-                    state = _VALUE
-                    depth = maxd = 1
-                    pos += 1
-                elif c == _DQUOTE:
-                    state = _DQ
-                    depth = maxd = 0
-                    pos += 1
-                elif c == _SQUOTE:
-                    state = _SQ
-                    depth = maxd = 0
-                    pos += 1
-                else:
-                    m = _keyword(buf, pos)
-                    if m is not None:  # complete as soon as it is spelt out
-                        append(_KEYWORDS[m[0]])
-                        pos = m.end()
-                        continue
-                    end = _scalar(buf, pos).end()
-                    if end == pos:
-                        append(DecodeError(f"JSON parse error, stray {_quote(buf[pos : pos + 1])}"))
-                        state = _RECOVER
-                        pos += 1
-                    elif end - pos > max_size:
+            if lex:
+                code, end = _lex(buf, pos, n, lex)
+                if code > 0:  # the data ends inside the token
+                    lex = code
+                    pos = end
+                    break
+                lex = 0
+                if code == _ERROR:
+                    if (mode == _VALUE and end - start > max_size) or (mode == _TOP and end - tok > max_size):
                         append(self._too_big())
-                        state = _RECOVER
-                        pos = end
-                    elif end == n:
-                        break  # the token may go on in the next read
+                    append(_stray(buf[tok:end]))
+                    mode = _RECOVER
+                    pos = end
+                    continue
+                pos = end
+                if mode == _TOP:  # a scalar at the top level is a value
+                    append(self._too_big() if end - tok > max_size else _decode(buf[tok:end]))
+                elif mode == _VALUE and ntok >= 0:
+                    ntok += 1
+                    if self._over(out, end - start, ntok, 0):
+                        mode = _SKIP
+                elif mode == _SKIP and braces == brackets == 0:
+                    mode = _TOP  # the end of a skipped top-level scalar
+                continue
+            if mode == _TOP:
+                c = buf[pos]
+                if c in _SPACE_BYTES:
+                    pos = _space(buf, pos).end()
+                    continue
+                if c not in _OPEN:
+                    if c in _CLOSE or c == 0x2C or c == 0x3A:  # '}' ']' ',' ':'
+                        append(DecodeError("JSON parse error, expecting value"))
+                        pos += 1
                     else:
-                        try:
-                            append(_parse(buf[pos:end], 0))
-                        except ValueError:
-                            append(DecodeError(f"JSON parse error, stray {_quote(buf[pos:end])}"))
-                            state = _RECOVER
-                        pos = end
-            elif state == _VALUE:
-                p = _body(buf, pos).end()
-                if p == n:
-                    pos = p
-                    break
-                c = buf[p]
-                if c in b"{[":
-                    depth += 1
-                    pos = p + 1
-                    if depth > maxd:
-                        maxd = depth
-                        if depth > max_depth and not errored:
-                            errored = True
-                            append(self._error(pos - start, "JSON nesting depth limit exceeded"))
-                elif c in b"}]":
-                    depth -= 1
-                    pos = p + 1
-                    if depth == 0:
-                        state = _TOP
-                        if not errored:
-                            append(self._complete(buf, start, pos, maxd))
-                elif c == _DQUOTE:
-                    state = _DQ
-                    pos = p + 1
-                elif c == _SQUOTE:
-                    state = _SQ
-                    pos = p + 1
-                elif c == _NL:  # followed by '{', or the last byte so far
-                    if p + 1 == n:
-                        pos = p
-                        break
-                    if not errored:
-                        desc = "JSON parse error, unbalanced value before a line starting with '{'"
-                        append(self._error(p + 1 - start, desc))
-                    state = _RECOVER
-                    pos = p + 1
-                else:  # a reset character
-                    if not errored:
-                        desc = f"JSON parse error, stray {_quote(buf[p : p + 1])}"
-                        append(self._error(p + 1 - start, desc))
-                    state = _RECOVER
-                    pos = p + 1
-            elif state != _RECOVER:  # _DQ or _SQ
-                p = (_dq_rest if state == _DQ else _sq_rest)(buf, pos).end()
-                if p == n or (p + 1 == n and buf[p] == _BACKSLASH):
-                    pos = p  # wait for the rest of the string (or of the escape)
-                    break
-                c = buf[p]
-                pos = p + 1
-                if c in b"\"'":
-                    if depth:
-                        state = _VALUE
+                        tok = pos
+                        lex = _L_START
+                        braces = brackets = 0
+                    continue
+                if last_close == -2:
+                    last_close = max(buf.rfind(b"}"), buf.rfind(b"]"))
+                    if buf.isascii():
+                        text = buf.decode("ascii")
+                        suspect = text.find("\\u") >= 0 or text.find("0e") >= 0 or text.find("0E") >= 0
+                if pos < last_close and text is not None and pos != slow:
+                    end = self._fast(buf, text, pos, last_close, suspect, out)
+                    if end != pos:
+                        pos = slow = end
+                        continue
+                start = pos
+                mode = _VALUE
+                ntok = -1
+                if c == _LBRACE:
+                    braces, brackets = 1, 0
+                else:
+                    braces, brackets = 0, 1
+                pos += 1
+                continue
+            if mode == _RECOVER:
+                pos = _recover(buf, pos).end()
+                if pos < n:
+                    mode = _TOP
+                continue
+            # Inside a value (_VALUE), or skipping one (_SKIP).
+            counting = mode == _VALUE and pos - start >= max_tokens
+            if counting:
+                if ntok < 0:
+                    ntok = count_tokens(buf, start, pos)
+                    if self._over(out, pos - start, ntok, 0):
+                        mode = _SKIP
+                        continue
+                p = _space(buf, pos).end()
+            elif mode == _VALUE:
+                p = _run(buf, pos, n if n - start < max_tokens else start + max_tokens).end()
+            else:
+                p = _run(buf, pos).end()
+            if p == n:
+                pos = p
+                break
+            c = buf[p]
+            pos = p + 1
+            if c in _OPEN:
+                if c == _LBRACE:
+                    braces += 1
+                else:
+                    brackets += 1
+                if mode == _VALUE:
+                    if counting:
+                        ntok += 1
+                    if (
+                        braces + brackets > max_depth or pos - start > max_size or ntok > max_tokens
+                    ) and self._over(out, pos - start, ntok, braces + brackets):
+                        mode = _SKIP
+            elif c in _CLOSE:
+                if mode == _SKIP:
+                    if c == _RBRACE:
+                        braces = max(braces - 1, 0)
                     else:
-                        state = _TOP
-                        if not errored:
-                            append(self._complete(buf, start, pos, 0))
-                else:  # a control character inside a string, or escaped
-                    if not errored:
-                        desc = f"JSON parse error, stray {_quote(buf[p:pos])} in string"
-                        if c == _BACKSLASH:
-                            desc = f"JSON parse error, invalid escape {_quote(buf[p : pos + 1])} in string"
-                        append(self._error(pos - start, desc))
-                    state = _RECOVER
-            else:  # _RECOVER
-                p = _recover(buf, pos).end()
-                if p == n:
-                    pos = p
-                    break
-                state = _TOP
-                pos = p if buf[p] == _LBRACE else p + 1
-        if state != _TOP and state != _RECOVER:
-            if not errored and n - start > max_size:
-                errored = True
-                append(self._too_big())
-            if errored:
-                start = pos  # no need to keep what is skipped
+                        brackets = max(brackets - 1, 0)
+                    if braces == brackets == 0:
+                        mode = _TOP
+                    continue
+                if c == _RBRACE:
+                    braces -= 1
+                else:
+                    brackets -= 1
+                if counting:
+                    ntok += 1
+                if (pos - start > max_size or ntok > max_tokens) and self._over(out, pos - start, ntok, 0):
+                    mode = _SKIP if braces > 0 or brackets > 0 else _TOP
+                elif braces < 0 or brackets < 0 or braces == brackets == 0:
+                    append(_decode(buf[start:pos]))
+                    mode = _TOP
+            elif c == 0x2C or c == 0x3A:  # ',' ':' (the run leaves them only when counting)
+                if counting:
+                    ntok += 1
+                    if self._over(out, pos - start, ntok, 0):
+                        mode = _SKIP
+            elif c in _SPACE_BYTES:
+                pass
+            else:  # a token the run did not take
+                tok = p
+                lex = _L_START
+                pos = p
+        # Keep what the next read needs, and no more.
+        if mode == _VALUE and n - start > max_size:
+            append(self._too_big())
+            mode = _SKIP
+        if mode == _VALUE:
             keep = start
-        elif state == _TOP:
-            keep = pos  # the start of a number or keyword that may go on
+        elif lex:
+            if mode == _SKIP or (mode == _TOP and n - tok > max_size):
+                if mode == _TOP:
+                    append(self._too_big())
+                    mode = _SKIP
+                tok = pos  # no need to keep what is skipped
+            keep = tok
         else:
-            keep = n
+            keep = pos
         if keep:
             buf = buf[keep:]
             pos -= keep
             start -= keep
+            tok -= keep
         self._buf = buf
         self._pos = pos
         self._start = start
-        self._state = state
-        self._depth = depth
-        self._maxd = maxd
-        self._errored = errored
+        self._tok = tok
+        self._mode = mode
+        self._lex = lex
+        self._braces = braces
+        self._brackets = brackets
+        self._ntok = ntok
         return out
 
+    def _fast(
+        self,
+        buf: bytes,
+        text: str,
+        pos: int,
+        last_close: int,
+        suspect: bool,
+        out: list[object],
+        check: bool = False,
+    ) -> int:
+        """Decode values at *pos* with the C decoder, for as long as it agrees with QEMU.
+
+        Each value's members are counted; when the count of colons in the
+        stretch decoded differs, one value may have lost a duplicate key, and
+        the stretch is decoded again with each value checked (*check*).
+
+        :returns: where it stopped: at what is not a value, or at a value the
+            caller must read token by token.
+        """
+        append = out.append
+        quick = self._quick
+        first = len(out)
+        begin = pos
+        total = 0
+        check = check or suspect
+        while True:
+            try:
+                value, end = _scan(text, pos)
+            except (ValueError, StopIteration, RecursionError):
+                break
+            if end - pos > quick and not self._within(buf, text, pos, end):
+                break
+            try:
+                keys = _keys(value) if type(value) is dict else _list_keys(value)  # type: ignore[arg-type]
+            except _Disagree:
+                break
+            if (
+                check
+                and (suspect or keys != text.count(":", pos, end))
+                and not _agrees(text, pos, end, value, suspect)
+            ):
+                break
+            total += keys
+            append(value)
+            pos = end
+            if pos >= last_close:
+                break
+            c = buf[pos]
+            if c in _SPACE_BYTES:
+                pos = _space(buf, pos).end()
+                c = buf[pos]
+            if c not in _OPEN:
+                break
+        if not check and total != text.count(":", begin, pos):
+            del out[first:]
+            return self._fast(buf, text, begin, last_close, suspect, out, True)
+        return pos
+
+    def _within(self, buf: bytes, text: str, start: int, end: int) -> bool:
+        """Whether the complete value ``buf[start:end]`` is within every limit."""
+        return (
+            end - start <= self.max_size
+            and (end - start <= self.max_tokens or count_tokens(buf, start, end) <= self.max_tokens)
+            and text.count("[", start, end) + text.count("{", start, end) <= self.max_depth
+        )
+
     def close(self) -> list[object]:
-        """End the stream: decode a final number or keyword, report an unfinished value.
+        """End the stream: finish a final token, report an unfinished value.
 
         The decoder is reset and can be fed again.
         """
         out: list[object] = []
-        state = self._state
-        if state == _TOP:
-            if self._buf:
-                out = self.feed(b" ")
-        elif state != _RECOVER and not self._errored:
-            out.append(DecodeError("JSON parse error, premature end of input"))
-        self._buf = b""
-        self._pos = self._start = self._depth = self._maxd = 0
-        self._state = _TOP
-        self._errored = False
+        buf = self._buf
+        n = len(buf)
+        mode = self._mode
+        if self._lex:
+            tok = self._tok
+            if self._lex not in _L_FINAL:
+                out.append(_stray(buf[tok:n]))
+                mode = _RECOVER
+            elif mode == _TOP:
+                out.append(_decode(buf[tok:n]))
+        if mode == _VALUE:
+            try:
+                parse_value(buf[self._start : n])
+            except ParseError as err:
+                out.append(DecodeError(err.desc))
+        self._reset()
         return out
 
     def _too_big(self) -> DecodeError:
-        return DecodeError(f"JSON message size limit exceeded (at most {self.max_size} bytes)")
+        return DecodeError(
+            f"JSON token size limit exceeded (a message may have at most {self.max_size} bytes)"
+        )
 
-    def _error(self, size: int, desc: str) -> DecodeError:
-        # An oversized value is reported as such whatever else is wrong, so that
-        # the report does not depend on where reads were split.
-        return self._too_big() if size > self.max_size else DecodeError(desc)
-
-    def _complete(self, buf: bytes, start: int, end: int, depth: int) -> object:
-        if end - start > self.max_size:
-            return self._too_big()
-        try:
-            return _parse(buf[start:end], depth)
-        except RecursionError:
-            return DecodeError("JSON nesting depth limit exceeded")
-        except ValueError as err:
-            return _parse_error(err)
-
-
-def _parse_error(err: ValueError) -> DecodeError:
-    if isinstance(err, json.JSONDecodeError):
-        return DecodeError(f"JSON parse error, {err.msg[:1].lower()}{err.msg[1:]}")
-    if isinstance(err, UnicodeDecodeError):
-        return DecodeError("JSON parse error, invalid UTF-8 sequence")
-    return DecodeError(f"JSON parse error, {err}")
-
-
-def _quote(token: bytes) -> str:
-    text = "".join(
-        chr(b) if 0x20 <= b < 0x7F and b != _BACKSLASH else "\\\\" if b == _BACKSLASH else f"\\x{b:02x}"
-        for b in token[:40]
-    )
-    return f"'{text}'" + ("..." if len(token) > 40 else "")
+    def _over(self, out: list[object], size: int, ntok: int, depth: int) -> bool:
+        """Report the first limit the value in progress is over, in QEMU's order."""
+        if size > self.max_size:
+            out.append(self._too_big())
+        elif ntok > self.max_tokens:
+            out.append(DecodeError(f"JSON token count limit exceeded (at most {self.max_tokens} tokens)"))
+        elif depth > self.max_depth:
+            out.append(DecodeError(f"JSON nesting depth limit exceeded (at most {self.max_depth} levels)"))
+        else:
+            return False
+        return True
