@@ -362,6 +362,7 @@ class QMPProtocol:
     :param role: :attr:`Role.SERVER` or :attr:`Role.CLIENT`.
     :param max_message_size: the largest message accepted, in bytes.
     :param max_depth: the deepest nesting accepted in a message.
+    :param max_tokens: the most JSON tokens accepted in a message.
     :raises ValueError: if a limit is below 1.
 
     :ivar allow_oob: accept ``exec-oob`` requests (set it when the client
@@ -369,12 +370,14 @@ class QMPProtocol:
         unexpected member, as in QEMU.
     """
 
-    def __init__(self, role: Role, *, max_message_size: int = 1 << 20, max_depth: int = 1024) -> None:
+    def __init__(
+        self, role: Role, *, max_message_size: int = 1 << 20, max_depth: int = 1024, max_tokens: int = 2 << 20
+    ) -> None:
         self.role: Final = role
         self.allow_oob = False
         self._mode = Mode.NEGOTIATION
         self._explicit = False
-        self._decoder = JSONStreamDecoder(max_message_size, max_depth)
+        self._decoder = JSONStreamDecoder(max_message_size, max_depth, max_tokens)
         self._parse = self._parse_request if role is Role.SERVER else self._parse_reply
         self._sends = _SENDS[role]
 

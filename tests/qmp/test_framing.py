@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from qobjects.qmp.framing import MAX_DEPTH, MAX_SIZE, MAX_TOKENS, DecodeError, JSONStreamDecoder, encode_json
 from qobjects.qmp.jsonparse import ParseError, parse_value
+from qobjects.qmp.protocol import BadMessage, Execute, QMPProtocol, Role
 
 SAMPLE = (
     b'{"execute": "query-block", "id": 1}'
@@ -488,3 +489,12 @@ def test_fast_paths_agree_with_the_exact_parser(text: str) -> None:
         assert feed_all([raw]) == [expected]
     assert feed_all([wrapped * 3]) == [expected_wrapped] * 3
     assert feed_all([wrapped[:5], wrapped[5:]]) == [expected_wrapped]
+
+
+def test_the_protocol_passes_its_limits_to_the_decoder() -> None:
+    proto = QMPProtocol(Role.SERVER, max_tokens=5)
+    proto.negotiated()
+    assert proto.receive_data(b'{"execute": "x", "arguments": {"a": 1}} {"execute": "y"}') == [
+        BadMessage("GenericError", "JSON token count limit exceeded (at most 5 tokens)", None, False),
+        Execute("y", {}, None, False),
+    ]
