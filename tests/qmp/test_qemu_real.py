@@ -181,3 +181,75 @@ def main(address: str) -> None:
     assert set(errors) == set(expected), report.output
     for key, fragment in expected.items():
         assert any(fragment in msg for msg in errors[key]), (key, errors[key])
+
+
+def test_connect_reads_the_servers_schema(qemu: Qemu) -> None:
+    with qobjects.connect(qemu.path) as s:
+        assert not s.explicit
+        assert isinstance(s.namespace, ServerNamespace) and not s.namespace.problems
+        assert s.query_status().status == "prelaunch"
+    # namespace= still decides.
+    with qobjects.connect(qemu.path, namespace=qobjects.default_namespace()) as s:
+        assert s.namespace is qobjects.default_namespace()
+
+
+def test_tray_moved_per_owner_on_unnamed_cdroms(qemu: Qemu) -> None:
+    with qobjects.connect(qemu.path) as s:
+        cd_a, cd_b = (b.device for b in s.query_block())
+        heard_a, heard_b = Recorder(), Recorder()
+        cd_a.tray_moved.connect(lambda owner, tray_open: heard_a.add(owner, tray_open))
+        cd_b.tray_moved.connect(lambda owner, tray_open: heard_b.add(owner, tray_open))
+        s.eject(id=cd_b)  # opens cdB's tray: {"device": "", "id": "cdB", "tray-open": true}
+        s.blockdev_close_tray(id="cdB")
+        assert heard_b.wait_for(2) == [(cd_b, True), (cd_b, False)]
+        s.blockdev_open_tray(id=cd_a)
+        assert heard_a.wait_for(1) == [(cd_a, True)]
+        assert len(heard_b.calls) == 2  # cdA's tray said nothing to cdB's slot
+
+
+def test_job_status_change_in_order(qemu: Qemu) -> None:
+    image = qemu.tmp / "disk.qcow2"
+    image.write_bytes(b"")
+    with qobjects.connect(qemu.path) as s:
+        ns: Any = s.namespace
+        job = s.get(ns.Job, "create0")
+        other = s.get(ns.Job, "other")
+        heard, elsewhere = Recorder(), Recorder()
+        job.status_change.connect(lambda owner, status: heard.add(owner, status))
+        other.status_change.connect(lambda owner, status: elsewhere.add(owner, status))
+        s.blockdev_add(driver="file", node_name="file0", filename=str(image))
+        options = ns.BlockdevCreateOptions(driver="qcow2", file="file0", size=1 << 20)
+        s.blockdev_create(job_id=job, options=options)
+        calls = heard.wait_for(5)
+        statuses = [status for _, status in calls[:5]]
+        assert statuses == ["created", "running", "waiting", "pending", "concluded"]
+        assert all(owner is job for owner, _ in calls)
+        [info] = s.query_jobs()
+        assert info.id is job and info.status == "concluded"  # query_jobs()[i].id is a Job
+        s.job_dismiss(id=info.id)
+        assert heard.wait_for(6)[5] == (job, "null")
+        assert elsewhere.calls == []
+
+
+def test_device_deleted(qemu: Qemu) -> None:
+    with qobjects.connect(qemu.path) as s:
+        ns: Any = s.namespace
+        tablet = s.get(ns.Device, "tablet0")
+        heard = Recorder()
+        tablet.deleted.connect(lambda owner: heard.add(owner))
+        s.device_del(id=tablet)
+        assert heard.wait_for(1) == [(tablet,)]
+
+
+def test_machine_resume_and_stop(qemu: Qemu) -> None:
+    with qobjects.connect(qemu.path) as s:
+        ns: Any = s.namespace
+        machine = s.get(ns.Machine, "")
+        heard = Recorder()
+        machine.resume.connect(lambda owner: heard.add("RESUME"))
+        machine.stop.connect(lambda owner: heard.add("STOP"))
+        s.stop()  # in prelaunch: emits nothing
+        s.cont()
+        s.stop()
+        assert heard.wait_for(2) == [("RESUME",), ("STOP",)]
+        assert s.query_status().status == "paused"
