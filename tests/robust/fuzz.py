@@ -475,8 +475,10 @@ class Fuzzer:
                 b'{"execute": "query-block",}',
                 b"{execute: 1}",
                 b'{"a": tru}',
-                b'{"a": NaN}',
-                b'{"a": 01}',
+                # A lexical error inside an object: QEMU skips to the new line, so one error
+                # (with the closing brace there, it would answer a second one for the brace).
+                b'{"a": NaN',
+                b'{"a": 01',
                 b'{"a": "\\q"}',
                 b'{"a": "\xc3\x28"}',
                 b'{"a": "\xc3"}',
