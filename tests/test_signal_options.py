@@ -4,7 +4,6 @@ connected_to, paused, weak, check_types, and the recursion guard."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import operator
 import sys
 import threading
@@ -393,7 +392,7 @@ def test_weak_true_holds_any_slot_weakly(d: Any) -> None:
     assert c1.weak and c2.weak
     d.io_error.emit(operation="read", action="1")
     del slot, cb
-    gc.collect()
+    # (freed by reference counting: no gc.collect(), which would finalize other tests' garbage here)
     d.io_error.emit(operation="read", action="2")
     assert got == ["1", "object 1"]
     assert not c1.connected and not c2.connected and d.io_error.connections == ()
@@ -409,7 +408,6 @@ def test_weak_on_the_class_and_not_as_decorator(d: Any) -> None:
     assert conn.weak
     d.io_error.emit(operation="read", action="1")
     del on_any
-    gc.collect()
     d.io_error.emit(operation="read", action="2")
     assert got == ["1"] and Dev.io_error.connections == ()
     # As a decorator nothing but the weak reference would hold the function.
@@ -425,7 +423,6 @@ def test_weak_false_holds_a_bound_method_strongly(d: Any) -> None:
     default = d.io_error.connect(Listener().on_error)  # the default: bound methods weakly
     assert not conn.weak and default.weak
     del listener
-    gc.collect()
     d.io_error.emit(operation="read", action="kept")
     assert conn.connected and conn.slot is not None
     assert conn.slot.__self__.got == ["kept"]
