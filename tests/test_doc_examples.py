@@ -610,5 +610,35 @@ def test_console_example_runs_as_shown(example: Command, demo_dir: Path) -> None
         assert matches(want, got), f"{example.where}: shows {want!r}, prints {got!r}"
 
 
+
+def client_blocks(path: Path) -> list[Block]:
+    """The blocks after a page's background server: its clients, on its socket."""
+    blocks = [b for b in extract(path, page_name(path)) if b.lang == "python"]
+    server = next(i for i, b in enumerate(blocks) if "background" in b.options)
+    socket_path = blocks[server].options["background"]
+    return [b for b in blocks[server + 1 :] if f'"{socket_path}"' in b.source and "qemu" not in b.options]
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/tutorial.md"])
+def test_clients_work_against_the_demo_server_too(name: str, tmp_path: Path, workdir: Path) -> None:
+    """The pages say their clients work against ``qobjects serve --demo`` as well."""
+    clients = client_blocks(ROOT / name)
+    assert clients
+    # The client blocks alone, in their places, with the demo server instead of the page's.
+    page = tmp_path / "clients.md"
+    lines = [""] * (max(b.line + b.source.count("\n") for b in clients) + 1)
+    for i, block in enumerate(clients):
+        if i == 0:
+            lines[block.line - 3] = "<!-- doctest: demo=qmp.sock -- the demo server -->"
+        lines[block.line - 2] = "```python"
+        lines[block.line - 1 : block.line - 1 + block.source.count("\n")] = block.source.splitlines()
+        lines[block.line - 1 + block.source.count("\n")] = "```"
+    page.write_text("\n".join(lines) + "\n")
+    results, out = run_page(page, workdir, name)
+    failed = [r for r in results if r["status"] != "ok"]
+    assert not failed, f"{failed}\n{out}"
+    assert len(results) == len(clients)
+
+
 if __name__ == "__main__":  # the runner, in the page's own interpreter
     sys.exit(_main(sys.argv[1], sys.argv[2]))
