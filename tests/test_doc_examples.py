@@ -21,9 +21,6 @@ the line before its fence::
     QEMU is running, started with the page's ``qemu-system-x86_64`` command
     above the block, which creates the QMP socket ``PATH``; skipped, saying
     so, when QEMU is not installed.
-``schema=PATH``
-    ``PATH`` is a copy of the bundled default schema (a user's own schema
-    file in the text).
 ``skip``
     the block cannot run here; the reason after ``--`` is required.
 
@@ -54,7 +51,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 QEMU = "qemu-system-x86_64"
-KEYS = ("background", "demo", "qemu", "schema", "skip")
+KEYS = ("background", "demo", "qemu", "skip")
 START_TIMEOUT = 30.0  # seconds a server or QEMU gets to create its socket
 BLOCK_TIMEOUT = 60  # seconds one block may take (a block that hangs fails at the line it hangs on)
 PAGE_TIMEOUT = 300.0  # seconds one page may take
@@ -239,10 +236,6 @@ class _Page:
                 options["demo"],
                 "qobjects serve --demo",
             )
-        if "schema" in options:
-            from qobjects.schema import DEFAULT_SCHEMA
-
-            shutil.copyfile(DEFAULT_SCHEMA, options["schema"])
         # Leading newlines keep the markdown's line numbers in tracebacks.
         code = compile(
             "\n" * (line - 1) + str(block["source"]), str(block["path"]), "exec", dont_inherit=True
