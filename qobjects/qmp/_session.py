@@ -49,7 +49,10 @@ class ServerSession(asyncio.Protocol):
     def __init__(self, server: Server) -> None:
         self.server = server
         self.proto = QMPProtocol(
-            Role.SERVER, max_message_size=server.max_message_size, max_depth=server.max_depth
+            Role.SERVER,
+            max_message_size=server.max_message_size,
+            max_depth=server.max_depth,
+            max_tokens=server.max_tokens,
         )
         self.transport: asyncio.Transport | None = None
         self.output = Output(server._budget, server.max_output, self._output_cut)

@@ -63,6 +63,7 @@ LIMITS: dict[str, tuple[int, str]] = {
     "max_pending": (8, "requests waiting behind a running command before reading pauses"),
     "max_message_size": (1 << 20, "bytes of one message from a client"),
     "max_depth": (1024, "nesting levels of one message from a client"),
+    "max_tokens": (2 << 20, "JSON tokens of one message from a client"),
     "backlog": (socket.SOMAXCONN, "connections waiting to be accepted"),
 }
 
@@ -86,6 +87,7 @@ class Server:
         ``async def`` handler before the server stops reading it (QEMU: 8).
     :param max_message_size: the largest message a client may send, in bytes.
     :param max_depth: the deepest nesting of a message a client may send.
+    :param max_tokens: the most JSON tokens in a message a client may send.
     :param backlog: connections the kernel may queue before the server accepts
         them (asyncio's default, 100, is too few for bursts of clients: past
         it a non-blocking connect fails, and asyncio clients take that for a
@@ -106,6 +108,7 @@ class Server:
         max_pending: int = LIMITS["max_pending"][0],
         max_message_size: int = LIMITS["max_message_size"][0],
         max_depth: int = LIMITS["max_depth"][0],
+        max_tokens: int = LIMITS["max_tokens"][0],
         backlog: int = LIMITS["backlog"][0],
     ) -> None:
         limits = {
@@ -116,6 +119,7 @@ class Server:
             "max_pending": max_pending,
             "max_message_size": max_message_size,
             "max_depth": max_depth,
+            "max_tokens": max_tokens,
             "backlog": backlog,
         }
         for what, value in limits.items():
@@ -137,6 +141,7 @@ class Server:
         self.max_pending = max_pending
         self.max_message_size = max_message_size
         self.max_depth = max_depth
+        self.max_tokens = max_tokens
         self.backlog = backlog
         self.version: dict[str, object] = {
             "qemu": {"major": 0, "minor": 1, "micro": 0},

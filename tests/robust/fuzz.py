@@ -76,6 +76,7 @@ class Expect:
     id: object = None
     classes: tuple[str, ...] = ()
     on_return: Callable[[object], None] | None = None
+    forbid: str | None = None  # text the error must not contain
 
 
 @dataclass
@@ -512,6 +513,46 @@ class Fuzzer:
         cls = GE if s.command_mode else CNF
         return raw, Expect("error", "non-finite user_data", True, tag, (cls,))
 
+    def gen_framing(self, s: Hostile) -> tuple[bytes, Expect]:
+        """Input QEMU's parser reads differently from a line-based one (as QEMU does here)."""
+        rng = self.rng
+        r = rng.random()
+        cls = GE if s.command_mode else CNF
+        tag = f"fr-{self.sync_n}-{rng.randint(0, 10**6)}"
+        if r < 0.4:
+            # A line starting with '{' inside an open value does not start a new one:
+            # this is one query-block with two unexpected arguments, and no tray moves.
+            inner = b'{"execute": "blockdev-open-tray", "arguments": {"device": "ide1-cd0"}}'
+            raw = b'{"execute": "query-block", "arguments":\n' + inner + b', "id": "' + tag.encode() + b'"}\n'
+            self.result.kinds["framing: value across lines"] += 1
+            return raw, Expect("error", "a '{' line inside an open value", True, tag, (cls,))
+        if r < 0.7:
+            raw = rng.choice(
+                [
+                    b'{"execute": "query-version", "execute": "blockdev-open-tray", '
+                    b'"arguments": {"device": "ide1-cd0"}, "id": 1}',
+                    b'{"execute": "blockdev-open-tray", '
+                    b'"arguments": {"device": "ide0-hd0", "device": "ide1-cd0"}}',
+                    b'{"execute": "query-version", "id": 1, "id": 2}',
+                ]
+            )
+            self.result.kinds["framing: duplicate key"] += 1
+            return raw + b"\n", Expect("error", f"duplicate key {raw[:40]!r}", classes=(GE,))
+        digits = b"9" * rng.randint(4300, 6000)
+        self.result.kinds["framing: over-long integer"] += 1
+        forbid = "int_max_str_digits"
+        if rng.random() < 0.5:
+            raw = b'{"execute": "query-version", "id": ' + digits + b"}\n"
+            return raw, Expect("error", "over-long integer id", classes=(GE,), forbid=forbid)
+        raw = (
+            b'{"execute": "eject", "arguments": {"device": "ide1-cd0", "force": '
+            + digits
+            + b'}, "id": "'
+            + tag.encode()
+            + b'"}\n'
+        )
+        return raw, Expect("error", "over-long integer argument", True, tag, (cls,), forbid=forbid)
+
     def gen_deep(self, s: Hostile) -> tuple[bytes, Expect]:
         rng = self.rng
         depth = rng.randint(MAX_DEPTH - 8, MAX_DEPTH + 8)
@@ -555,6 +596,7 @@ class Fuzzer:
         (2, "gen_garbage"),
         (1.5, "gen_deep"),
         (1.5, "gen_non_finite"),
+        (1.5, "gen_framing"),
         (0.15, "gen_huge"),
     )
 
@@ -627,6 +669,8 @@ class Fuzzer:
             raise ModelMismatch(f"error without class/desc: {where}")
         if exp.classes and err["class"] not in exp.classes:
             raise ModelMismatch(f"expected class {exp.classes}: {where}")
+        if exp.forbid is not None and exp.forbid in err["desc"]:
+            raise ModelMismatch(f"the error says {exp.forbid!r}: {where}")
 
     def run_batch(self, s: Hostile) -> None:
         rng = self.rng

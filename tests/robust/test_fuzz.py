@@ -22,7 +22,14 @@ def test_fuzz_seeded(tmp_path: Path) -> None:
     for kind in ("valid command", "connect", "disconnect", "forged handle", "truncated", "garbage", "huge"):
         assert any(k.startswith(kind) for k in result.kinds), kind
     assert result.kinds["other's id"] > 0 and result.kinds["command in negotiation mode"] > 0
-    for kind in ("non-finite number", "user_data over max_user_data", "connect over max_connections"):
+    for kind in (
+        "non-finite number",
+        "user_data over max_user_data",
+        "connect over max_connections",
+        "framing: value across lines",
+        "framing: duplicate key",
+        "framing: over-long integer",
+    ):
         assert result.kinds[kind] > 0, kind
     assert sum(result.bystander_signals.values()) > 100
 
