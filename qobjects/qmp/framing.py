@@ -285,10 +285,30 @@ def _agrees(text: str, start: int, end: int, value: object, suspect: bool) -> bo
     return True
 
 
+# Single quotes: strings of either kind, and inside them escapes and bare '"'.
+_any_string: Final = re.compile(rb"\"[^\"\\]*+(?:\\.[^\"\\]*+)*+\"|'[^'\\]*+(?:\\.[^'\\]*+)*+'", re.DOTALL)
+_string_part: Final = re.compile(rb'\\.|"', re.DOTALL)
+
+
+def _requote_part(m: re.Match[bytes]) -> bytes:
+    part = m[0]
+    if part == b'"':
+        return b'\\"'
+    return b"'" if part == b"\\'" else part
+
+
+def _requote_string(m: re.Match[bytes]) -> bytes:
+    string = m[0]
+    if string[0] == 0x22 and b"\\'" not in string:
+        return string
+    return b'"' + _string_part.sub(_requote_part, string[1:-1]) + b'"'
+
+
 def _decode(raw: bytes) -> object:
     """The complete, lexically valid value *raw* as QEMU reads it, or its error."""
     try:
-        text = raw.decode()
+        # Strings in single quotes, or with the \' escape, in the form the C decoder reads.
+        text = (_any_string.sub(_requote_string, raw) if b"'" in raw else raw).decode()
         value, end = _scan(text, 0)
     except (ValueError, StopIteration, RecursionError):
         pass  # the exact parser says what is wrong
@@ -336,7 +356,7 @@ def encode_json(value: object) -> str:
 _TOP, _VALUE, _SKIP, _RECOVER = range(4)
 _OPEN: Final = frozenset(b"{[")
 _CLOSE: Final = frozenset(b"}]")
-_LBRACE, _RBRACE = 0x7B, 0x7D
+_LBRACE, _RBRACE, _LBRACKET, _RBRACKET = 0x7B, 0x7D, 0x5B, 0x5D
 
 
 class JSONStreamDecoder:
@@ -401,6 +421,29 @@ class JSONStreamDecoder:
 
         :returns: decoded values and :class:`DecodeError` items, in input order.
         """
+        if (
+            data
+            and data[0] in _OPEN
+            and not self._buf
+            and self._mode == _TOP
+            and not self._lex
+            and data.isascii()
+        ):
+            # The usual case: between values, a read that starts with one.  Nothing
+            # of the decoder's state is looked at unless a value is left unfinished.
+            text = data.decode("ascii")
+            n = len(data)
+            last_close = n - 1 if data[-1] in _CLOSE else max(data.rfind(b"}"), data.rfind(b"]"))
+            if last_close < 0:  # a value begins, none ends
+                return self._feed(data)
+            out: list[object] = []
+            pos = self._fast(data, text, 0, last_close, "\\u" in text or "0e" in text or "0E" in text, out)
+            if pos < n and _space(data, pos).end() < n:
+                out += self._feed(data[pos:])
+            return out
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> list[object]:
         buf = self._buf + data if self._buf else data
         n = len(buf)
         out: list[object] = []
@@ -484,6 +527,42 @@ class JSONStreamDecoder:
                     mode = _TOP
                 continue
             # Inside a value (_VALUE), or skipping one (_SKIP).
+            if mode == _VALUE and pos - start < max_tokens:
+                # The usual case, bracket to bracket; anything else goes on below.
+                endpos = n if n - start < max_tokens else start + max_tokens
+                while True:
+                    p = _run(buf, pos, endpos).end()
+                    if p == n:
+                        break
+                    c = buf[p]
+                    if c == _LBRACE:
+                        braces += 1
+                    elif c == _LBRACKET:
+                        brackets += 1
+                    elif c == _RBRACE:
+                        braces -= 1
+                    elif c == _RBRACKET:
+                        brackets -= 1
+                    else:
+                        break
+                    pos = p + 1
+                    if c in (_LBRACE, _LBRACKET):
+                        if (braces + brackets > max_depth or pos - start > max_size) and self._over(
+                            out, pos - start, -1, braces + brackets
+                        ):
+                            mode = _SKIP
+                            break
+                    elif braces < 0 or brackets < 0 or braces == brackets == 0:
+                        if not (pos - start > max_size and self._over(out, pos - start, -1, 0)):
+                            append(_decode(buf[start:pos]))
+                        mode = _TOP
+                        break
+                if p == n:
+                    pos = n
+                    break
+                if mode != _VALUE:
+                    continue
+                pos = p
             counting = mode == _VALUE and pos - start >= max_tokens
             if counting:
                 if ntok < 0:
