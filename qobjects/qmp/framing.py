@@ -265,14 +265,15 @@ def _agrees(text: str, start: int, end: int, value: object, suspect: bool) -> bo
     """Whether *value*, decoded by the C decoder from ``text[start:end]``, is what QEMU reads.
 
     The C decoder keeps the last of duplicate keys, accepts escapes of
-    surrogates and noncharacters, and reads ``0e5``: all errors for QEMU.
+    surrogates and noncharacters, and reads ``0e5``: all errors for QEMU;
+    and it keeps integers QEMU reads as doubles.
     """
     if suspect and (
         _bad_escape(text, start, end) is not None or any(m[1] for m in _zero_exp(text, start, end))
     ):
         return False
     try:
-        keys = _keys(value) if type(value) is dict else _list_keys(value) if type(value) is list else 0
+        keys = _keys(value) if type(value) is dict else _list_keys(value if type(value) is list else [value])
     except _Disagree:
         return False
     if keys == text.count(":", start, end):

@@ -188,6 +188,14 @@ def test_as_qemu_reads_it(data: bytes, expected: list[object]) -> None:
     assert every_split(data) == expected
 
 
+def test_top_level_integers_past_64_bits_are_doubles() -> None:
+    assert every_split(b"18446744073709551616 -9223372036854775809 18446744073709551615 ") == [
+        1.8446744073709552e19,
+        -9.223372036854776e18,
+        18446744073709551615,
+    ]
+
+
 def test_an_over_long_integer_is_a_double_not_a_python_error() -> None:
     # 5000 digits is past Python's int() limit; QEMU reads it as a double (inf).
     (value,) = every_split(b'{"execute":"query-version","id":' + b"1" * 5000 + b"}")
