@@ -134,6 +134,8 @@ def legacy_round_trip(path: str, n: int) -> float:
         return (time.perf_counter() - t0) / n * 1e6
     finally:
         qmp.close()
+        qmp._aloop.close()  # it makes an event loop it never closes
+        asyncio.set_event_loop(None)
 
 
 def legacy_push(path: str, n: int) -> float:
@@ -152,6 +154,8 @@ def legacy_push(path: str, n: int) -> float:
         return n / (time.perf_counter() - t0)
     finally:
         qmp.close()
+        qmp._aloop.close()  # it makes an event loop it never closes
+        asyncio.set_event_loop(None)
 
 
 def _in_loop(fn: Callable[..., Any]) -> Measure:

@@ -225,5 +225,7 @@ def test_qemu_qmp_legacy_client_against_demo_server(sock_path: Path) -> None:
             assert [b["device"] for b in reply["return"]] == ["ide0-hd0", "ide1-cd0"]
         finally:
             qmp.close()
+            qmp._aloop.close()  # the legacy client makes an event loop it never closes
+            asyncio.set_event_loop(None)
     finally:
         st.close()
