@@ -384,6 +384,7 @@ class JSONStreamDecoder:
         "_quick",
         "_start",
         "_tok",
+        "_tried",
         "max_depth",
         "max_size",
         "max_tokens",
@@ -411,6 +412,7 @@ class JSONStreamDecoder:
         self._lex = 0  # the lexer state of the token in progress, 0 for none
         self._braces = self._brackets = 0
         self._ntok = -1  # tokens of the value so far, once it is long enough to count
+        self._tried = False  # whether the C decoder was tried on the value in progress
 
     @property
     def pending(self) -> int:
@@ -464,6 +466,19 @@ class JSONStreamDecoder:
         suspect = False
         last_close = -2  # the last closing bracket in buf, -2 until looked for
         slow = -1  # where the fast path last stopped
+        tried = self._tried
+        if mode == _VALUE and not tried and (b"}" in data or b"]" in data) and buf.isascii():
+            # A value that arrived in pieces may be complete now: the C decoder
+            # reads it whole, once (each later read is scanned as usual).
+            tried = True
+            last_close = max(buf.rfind(b"}"), buf.rfind(b"]"))
+            text = buf.decode("ascii")
+            suspect = "\\u" in text or "0e" in text or "0E" in text
+            end = self._fast(buf, text, start, last_close, suspect, out)
+            if end != start:
+                pos = slow = end
+                mode = _TOP
+                lex = 0
         while pos < n:
             if lex:
                 code, end = _lex(buf, pos, n, lex)
@@ -515,6 +530,7 @@ class JSONStreamDecoder:
                         continue
                 start = pos
                 mode = _VALUE
+                tried = False
                 ntok = -1
                 if c == _LBRACE:
                     braces, brackets = 1, 0
@@ -653,6 +669,7 @@ class JSONStreamDecoder:
         self._braces = braces
         self._brackets = brackets
         self._ntok = ntok
+        self._tried = tried
         return out
 
     def _fast(
