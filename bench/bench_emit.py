@@ -19,51 +19,52 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from bench._util import per_call_ns, table
+from bench._util import table
 
-N = 200_000
+N = 100_000
+ROUNDS = 15
+
+Loop = Callable[[int], object]
 
 
 def _slot(owner: Any, *, operation: Any, action: Any) -> None:
     pass
 
 
-def floor() -> float:
+def floor() -> Loop:
     owner = object()
 
     def loop(n: int, slot: Any = _slot, owner: Any = owner) -> None:
         for _ in range(n):
             slot(owner, operation="read", action="stop")
 
-    return per_call_ns(loop, N)
+    return loop
 
 
-def qobjects_emit(others: int = 0) -> float:
-    from qobjects import default_namespace
+def qobjects_emit(others: int = 0) -> Loop:
+    """One owner's emit; *others* owners of the same class have a connection too.
 
-    ns = default_namespace()
+    Each call builds its own classes (a namespace of the default schema), so
+    that contenders measured side by side share nothing.
+    """
+    import qobjects
+
+    ns = qobjects.build(qobjects.default_namespace().schema)
     Blockdev: Any = ns.types["Blockdev"]
     names = {f"dev{i}" for i in range(others + 1)}
     Blockdev.finder(lambda v: v if v in names else None)
-    keep = []
-    for i in range(1, others + 1):
-        keep.append(Blockdev.find(f"dev{i}").io_error.connect(_slot))
+    keep = [Blockdev.find(f"dev{i}").io_error.connect(_slot) for i in range(1, others + 1)]
     dev = Blockdev.find("dev0")
     conn = dev.io_error.connect(_slot)
-    emit = dev.io_error.emit
 
-    def loop(n: int, emit: Any = emit) -> None:
+    def loop(n: int, emit: Any = dev.io_error.emit, _keep: Any = (keep, conn)) -> None:
         for _ in range(n):
             emit(operation="read", action="stop")
 
-    result = per_call_ns(loop, N)
-    conn.disconnect()
-    for c in keep:
-        c.disconnect()
-    return result
+    return loop
 
 
-def blinker_send() -> float | None:
+def blinker_send() -> Loop | None:
     import blinker
 
     sig = blinker.Signal()
@@ -75,16 +76,15 @@ def blinker_send() -> float | None:
 
     sig.connect(receiver, sender=sender)
     sig.connect(receiver, sender=other)
-    send = sig.send
 
-    def loop(n: int) -> None:
+    def loop(n: int, send: Any = sig.send, _keep: Any = receiver) -> None:
         for _ in range(n):
             send(sender, operation="read", action="stop")
 
-    return per_call_ns(loop, N)
+    return loop
 
 
-def psygnal_emit() -> float | None:
+def psygnal_emit() -> Loop | None:
     try:
         from psygnal import Signal
     except ImportError:
@@ -99,16 +99,15 @@ def psygnal_emit() -> float | None:
         pass
 
     dev.io_error.connect(receiver)
-    emit = dev.io_error.emit
 
-    def loop(n: int) -> None:
+    def loop(n: int, emit: Any = dev.io_error.emit, _keep: Any = (dev, receiver)) -> None:
         for _ in range(n):
             emit("read", "stop")
 
-    return per_call_ns(loop, N)
+    return loop
 
 
-def pyqt6_emit() -> float | None:
+def pyqt6_emit() -> Loop | None:
     try:
         from PyQt6.QtCore import QObject, pyqtSignal
     except ImportError:
@@ -123,44 +122,44 @@ def pyqt6_emit() -> float | None:
         pass
 
     dev.io_error.connect(receiver)
-    emit = dev.io_error.emit
 
-    def loop(n: int) -> None:
+    def loop(n: int, emit: Any = dev.io_error.emit, _keep: Any = (dev, receiver)) -> None:
         for _ in range(n):
             emit("read", "stop")
 
-    result = per_call_ns(loop, N)
-    dev.io_error.disconnect(receiver)
-    return result
+    return loop
+
+
+def side_by_side(loops: dict[str, Loop], n: int = N, rounds: int = ROUNDS) -> dict[str, list[float]]:
+    """ns per call of each loop, sampled round-robin: one sample of every
+    contender per round, so that load from elsewhere on a shared machine
+    falls on all of them alike (compare within a round)."""
+    for loop in loops.values():
+        loop(1000)  # warm up
+    samples: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(rounds):
+        for name, loop in loops.items():
+            t0 = time.perf_counter_ns()
+            loop(n)
+            samples[name].append((time.perf_counter_ns() - t0) / n)
+    return samples
+
+
+def ratio(samples: dict[str, list[float]], name: str, base: str) -> float:
+    """The median over rounds of name / base."""
+    return statistics.median(a / b for a, b in zip(samples[name], samples[base], strict=True))
 
 
 QUEUED_N = 20_000
 
 
-def _per_call_queued_ns(loop_fn: Callable[[int], object], loop: asyncio.AbstractEventLoop) -> float:
-    """Median ns per call of *loop_fn*, which queues calls to *loop*.
-
-    Between samples the loop runs what was queued (untimed), so every
-    sample starts from an empty queue.
-    """
-
-    def drain() -> None:
-        loop.call_soon(loop.stop)
-        loop.run_forever()
-
-    loop_fn(1000)
-    drain()
-    samples = []
-    for _ in range(15):
-        t0 = time.perf_counter_ns()
-        loop_fn(QUEUED_N)
-        samples.append((time.perf_counter_ns() - t0) / QUEUED_N)
-        drain()
-    return statistics.median(samples)
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Run what was queued to *loop* (untimed)."""
+    loop.call_soon(loop.stop)
+    loop.run_forever()
 
 
-def bare_call_soon_threadsafe() -> float:
-    loop = asyncio.new_event_loop()
+def bare_call_soon_threadsafe(loop: asyncio.AbstractEventLoop) -> Loop:
     owner = object()
 
     def slot(owner: Any, operation: Any, action: Any) -> None:
@@ -170,30 +169,22 @@ def bare_call_soon_threadsafe() -> float:
         for _ in range(n):
             call(slot, owner, "read", "stop")
 
-    try:
-        return _per_call_queued_ns(run, loop)
-    finally:
-        loop.close()
+    return run
 
 
-def qobjects_queued_emit() -> float:
-    from qobjects import default_namespace
+def qobjects_queued_emit(loop: asyncio.AbstractEventLoop) -> Loop:
+    import qobjects
 
-    Blockdev: Any = default_namespace().types["Blockdev"]
+    Blockdev: Any = qobjects.build(qobjects.default_namespace().schema).types["Blockdev"]
     Blockdev.finder(lambda v: v)
-    loop = asyncio.new_event_loop()
     dev = Blockdev.find("queued")
     conn = dev.io_error.connect(_slot, loop=loop)
 
-    def run(n: int, emit: Any = dev.io_error.emit) -> None:
+    def run(n: int, emit: Any = dev.io_error.emit, _keep: Any = conn) -> None:
         for _ in range(n):
             emit(operation="read", action="stop")
 
-    try:
-        return _per_call_queued_ns(run, loop)
-    finally:
-        conn.disconnect()
-        loop.close()
+    return run
 
 
 def memory_per_connection(count: int = 100_000) -> float:
@@ -217,52 +208,78 @@ def memory_per_connection(count: int = 100_000) -> float:
 
 
 def queued_table() -> str:
-    bare = bare_call_soon_threadsafe()
-    queued = qobjects_queued_emit()
+    """A queued connection against a bare call_soon_threadsafe, sampled round-robin.
+
+    Each loop queues to an event loop that does not run while it is timed;
+    between samples the loop runs what was queued, untimed, so every sample
+    starts from an empty queue.
+    """
+    bare_loop, queued_loop = asyncio.new_event_loop(), asyncio.new_event_loop()
+    contenders = [
+        ("bare loop.call_soon_threadsafe(slot, owner, ...)", bare_call_soon_threadsafe(bare_loop), bare_loop),
+        ("qobjects emit, connect(slot, loop=loop)", qobjects_queued_emit(queued_loop), queued_loop),
+    ]
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
+    try:
+        for _ in range(ROUNDS + 1):  # the first round warms up
+            for name, run, loop in contenders:
+                t0 = time.perf_counter_ns()
+                run(QUEUED_N)
+                samples[name].append((time.perf_counter_ns() - t0) / QUEUED_N)
+                _drain(loop)
+    finally:
+        bare_loop.close()
+        queued_loop.close()
+    for name in samples:
+        samples[name] = samples[name][1:]
+    bare, queued = (name for name, _, _ in contenders)
     return table(
         ["queued delivery to an asyncio loop, 2 members", "ns per emit (median)", "x bare"],
         [
-            ["bare loop.call_soon_threadsafe(slot, owner, ...)", f"{bare:.0f}", "1.00"],
-            ["qobjects emit, connect(slot, loop=loop)", f"{queued:.0f}", f"{queued / bare:.2f}"],
+            [bare, f"{statistics.median(samples[bare]):.0f}", "1.00"],
+            [queued, f"{statistics.median(samples[queued]):.0f}", f"{ratio(samples, queued, bare):.2f}"],
         ],
     )
 
 
 def main() -> str:
-    base = floor()
-    rows: list[tuple[str, float | None]] = [
-        ("plain call of the slot (floor)", base),
-        ("qobjects emit (validating)", qobjects_emit()),
-        ("qobjects emit, 10,000 other owners connected", qobjects_emit(10_000)),
-        ("blinker send (sender filter)", blinker_send()),
-        ("psygnal emit", psygnal_emit()),
-        ("PyQt6 emit", pyqt6_emit()),
-    ]
-    ours = rows[1][1]
-    assert ours is not None
-    peers = [v for name, v in rows[3:] if v is not None]
+    text = emit_table()
+    gc.collect()  # the contenders above (10,000 connections) are gone before the queued ones run
+    return text + "\n\n" + queued_table()
+
+
+def emit_table() -> str:
+    names = {
+        "plain call of the slot (floor)": floor(),
+        "qobjects emit (validating)": qobjects_emit(),
+        "qobjects emit, 10,000 other owners connected": qobjects_emit(10_000),
+        "blinker send (sender filter)": blinker_send(),
+        "psygnal emit": psygnal_emit(),
+        "PyQt6 emit": pyqt6_emit(),
+    }
+    loops = {name: loop for name, loop in names.items() if loop is not None}
+    samples = side_by_side(loops)
+    base, ours = "plain call of the slot (floor)", "qobjects emit (validating)"
+    peers = [name for name in loops if not name.startswith(("plain", "qobjects"))]
+    rows = []
+    for name in names:
+        if name not in loops:
+            rows.append([name, "n/a", "n/a", "n/a"])
+            continue
+        med = statistics.median(samples[name])
+        x_floor, x_ours = ratio(samples, name, base), ratio(samples, name, ours)
+        rows.append([name, f"{med:.0f}", f"{x_floor:.2f}", f"{x_ours:.2f}"])
+    fastest = min((ratio(samples, p, ours) for p in peers), default=None)
     out = [
-        table(
-            ["emit, 2 members, 1 slot", "ns per emit (median)", "x floor", "x qobjects"],
-            [
-                [
-                    name,
-                    f"{v:.0f}" if v else "n/a",
-                    f"{v / base:.2f}" if v else "n/a",
-                    f"{v / ours:.2f}" if v else "n/a",
-                ]
-                for name, v in rows
-            ],
-        ),
+        table(["emit, 2 members, 1 slot", "ns per emit (median)", "x floor", "x qobjects"], rows),
         "",
-        f"qobjects is {min(peers) / ours:.1f}x faster than the fastest peer; "
-        f"{ours / base:.2f}x the floor; 10,000 other owners: {rows[2][1] / ours:.2f}x."
-        if rows[2][1]
-        else "",
+        f"Contenders sampled round-robin, {ROUNDS} rounds of {N:,} calls; ratios are medians of "
+        "per-round ratios.",
+        (f"qobjects is {fastest:.1f}x faster than the fastest peer; " if fastest else "")
+        + f"{ratio(samples, ours, base):.2f}x the floor; 10,000 other owners: "
+        f"{ratio(samples, 'qobjects emit, 10,000 other owners connected', ours):.2f}x.",
         f"Memory per connection (tracemalloc, 100,000 connections): {memory_per_connection():.0f} bytes.",
         "PySide6 is not measured: PySide6 6.12 crashes on repeated emission here.",
-        "",
-        queued_table(),
     ]
     return "\n".join(out)
 

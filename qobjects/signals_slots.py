@@ -404,8 +404,14 @@ class Connection(Generic[F]):
             self._check_types(owner, kwargs)  # before once: a refused value uses nothing up
         if self.once and not self._fire_once():
             return
-        if self.loop is not None:
-            self._post(owner, kwargs)
+        loop = self.loop
+        if loop is not None:
+            # A module function, not a bound method: one object fewer per emit
+            # to allocate and (while it waits in the queue) to garbage-collect.
+            try:
+                loop.call_soon_threadsafe(_run_once if self.once else _run_queued, self, owner, kwargs)
+            except RuntimeError:
+                self._loop_failed(loop)
             return
         result = slot(owner, **kwargs)
         if self.is_coroutine:
@@ -422,8 +428,12 @@ class Connection(Generic[F]):
             self._check_types(owner, kwargs)  # before once: a refused value uses nothing up
         if self.once and not self._fire_once():
             return
-        if self.loop is not None:
-            self._post(owner, kwargs)
+        loop = self.loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(_run_once if self.once else _run_queued, self, owner, kwargs)
+            except RuntimeError:
+                self._loop_failed(loop)
             return
         result = slot(owner, **kwargs)
         if inspect.isawaitable(result):
@@ -448,24 +458,21 @@ class Connection(Generic[F]):
 
     # --- queued connections (loop=...) -------------------------------------------
 
-    def _post(self, owner: Handle, kwargs: dict[str, Any]) -> None:
-        loop = self.loop
-        assert loop is not None
-        try:
-            loop.call_soon_threadsafe(self._run_queued, owner, kwargs, self.once)
-        except RuntimeError:
-            if not loop.is_closed():
-                raise
-            # It can never deliver again: say so once, then it is gone.
-            self.disconnect(missing_ok=True)
-            raise StateError(
-                f"{self._where()} is queued to an event loop that is closed; the connection was removed"
-            ) from None
+    def _loop_failed(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``call_soon_threadsafe`` raised RuntimeError: re-raise it, unless the loop is closed.
 
-    def _run_queued(self, owner: Handle, kwargs: dict[str, Any], once: bool) -> None:
-        """In the loop's thread: call the slot (unless disconnected since the emit)."""
-        if not (self._active or once):
-            return
+        :raises StateError: the loop is closed (the connection is removed: it
+            can never deliver again).
+        """
+        if not loop.is_closed():
+            raise
+        self.disconnect(missing_ok=True)
+        raise StateError(
+            f"{self._where()} is queued to an event loop that is closed; the connection was removed"
+        ) from None
+
+    def _run_queued(self, owner: Handle, kwargs: dict[str, Any]) -> None:
+        """In the loop's thread: call the slot."""
         slot = self.slot
         loop = self.loop
         if slot is None or loop is None:
@@ -492,6 +499,17 @@ class Connection(Generic[F]):
         self.loop.call_exception_handler(
             {"message": f"{self._where()} raised", "exception": exc, "connection": self}
         )
+
+
+def _run_queued(conn: Connection[Any], owner: Handle, kwargs: dict[str, Any]) -> None:
+    """A queued delivery, in the loop's thread (dropped if disconnected since the emit)."""
+    if conn._active:
+        conn._run_queued(owner, kwargs)
+
+
+def _run_once(conn: Connection[Any], owner: Handle, kwargs: dict[str, Any]) -> None:
+    """A queued ``once`` delivery: its connection went at the emit, as it should."""
+    conn._run_queued(owner, kwargs)
 
 
 def _schedule(coro: Any, conn: Connection[Any]) -> None:
