@@ -1,7 +1,8 @@
 """Framing and protocol throughput, in messages per second.
 
 Run ``python bench/bench_framing.py`` (or ``python -m bench.bench_framing``).
-Decoding: one message per read, 100 per read, and each message split over
+Decoding: ordinary, nested, single-quoted, colon-bearing and non-ASCII messages,
+one per read, 100 per read, and each message split over
 three reads; for the bare decoder and for a server's ``receive_data``.
 Encoding: a server's replies, events and signals.  Medians of several runs,
 since the machine is shared.
@@ -24,6 +25,14 @@ DEEP = json.dumps(
     {"execute": "blockdev-add", "arguments": {"a": {"b": {"c": {"d": [1, 2, {"e": "x"}]}}}}, "id": 3}
 ).encode()
 SINGLE = b"{'execute': 'query-block', 'arguments': {'device': 'ide0-hd0'}, 'id': 17}"
+# Colons inside strings make the decoder check for duplicate keys the slow way;
+# non-ASCII text keeps a read off the fastest path.
+COLONS = json.dumps(
+    {"execute": "chardev-add", "arguments": {"id": "c0", "path": "tcp:host:4444"}, "id": 5}
+).encode()
+NON_ASCII = json.dumps(
+    {"execute": "x", "arguments": {"name": "h\u00e9\u20ac"}, "id": 1}, ensure_ascii=False
+).encode()
 MESSAGES = 30_000
 
 
@@ -61,7 +70,14 @@ def workloads(msg: bytes) -> dict[str, tuple[list[bytes], int]]:
 
 def bench_decode() -> list[tuple[str, float]]:
     results = []
-    for label, msg in (("typical", TYPICAL), ("nested 6 deep", DEEP), ("single-quoted", SINGLE)):
+    messages = (
+        ("typical", TYPICAL),
+        ("nested 6 deep", DEEP),
+        ("single-quoted", SINGLE),
+        ("colons in strings", COLONS),
+        ("non-ASCII", NON_ASCII),
+    )
+    for label, msg in messages:
         for shape, (reads, count) in workloads(msg).items():
 
             def decoder() -> Callable[[bytes], list[object]]:
