@@ -276,14 +276,40 @@ def _agrees(text: str, start: int, end: int, value: object, suspect: bool) -> bo
         keys = _keys(value) if type(value) is dict else _list_keys(value if type(value) is list else [value])
     except _Disagree:
         return False
-    if keys == text.count(":", start, end):
+    colons = text.count(":", start, end)
+    if keys == colons:
         return True  # as many members as colons: no key was dropped
-    # Colons inside strings, or a duplicate key.
+    if not suspect:  # no escapes: the colons of the text are in its strings or between members
+        return keys + _string_colons(value) == colons
     try:
         _scan_unique(text, start)
     except ValueError:
-        return False
+        return False  # a duplicate key
     return True
+
+
+def _string_colons(value: object) -> int:
+    """How many colons the strings (keys included) in *value* hold."""
+    if type(value) is str:
+        return value.count(":")
+    n = 0
+    if type(value) is dict:
+        for k, v in value.items():
+            if ":" in k:
+                n += k.count(":")
+            if type(v) is str:
+                if ":" in v:
+                    n += v.count(":")
+            elif type(v) is dict or type(v) is list:
+                n += _string_colons(v)
+    elif type(value) is list:
+        for v in value:
+            if type(v) is str:
+                if ":" in v:
+                    n += v.count(":")
+            elif type(v) is dict or type(v) is list:
+                n += _string_colons(v)
+    return n
 
 
 # Single quotes: strings of either kind, and inside them escapes and bare '"'.
@@ -680,13 +706,12 @@ class JSONStreamDecoder:
         last_close: int,
         suspect: bool,
         out: list[object],
-        check: bool = False,
     ) -> int:
         """Decode values at *pos* with the C decoder, for as long as it agrees with QEMU.
 
         Each value's members are counted; when the count of colons in the
-        stretch decoded differs, one value may have lost a duplicate key, and
-        the stretch is decoded again with each value checked (*check*).
+        stretch decoded differs, a value may have lost a duplicate key, and
+        the values are checked one by one (with *check*, each at once).
 
         :returns: where it stopped: at what is not a value, or at a value the
             caller must read token by token.
@@ -696,7 +721,8 @@ class JSONStreamDecoder:
         first = len(out)
         begin = pos
         total = 0
-        check = check or suspect
+        spans: list[tuple[int, int, int]] = []  # each value's start, end and members
+        check = suspect
         while True:
             try:
                 value, end = _scan(text, pos)
@@ -715,6 +741,7 @@ class JSONStreamDecoder:
             ):
                 break
             total += keys
+            spans.append((pos, end, keys))
             append(value)
             pos = end
             if pos >= last_close:
@@ -726,8 +753,12 @@ class JSONStreamDecoder:
             if c not in _OPEN:
                 break
         if not check and total != text.count(":", begin, pos):
-            del out[first:]
-            return self._fast(buf, text, begin, last_close, suspect, out, True)
+            # Not suspect: no escapes, so each value's colons are its members' and its strings'.
+            for i, (start, end, keys) in enumerate(spans):
+                colons = text.count(":", start, end)
+                if keys != colons and keys + _string_colons(out[first + i]) != colons:
+                    del out[first + i :]
+                    return start
         return pos
 
     def _within(self, buf: bytes, text: str, start: int, end: int) -> bool:

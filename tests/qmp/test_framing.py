@@ -459,7 +459,7 @@ def test_encoded_values_decode_in_any_chunking(value: object, cuts: list[int]) -
     data = (encode_json(value) + "\r\n" + json.dumps(value, ensure_ascii=False)).encode()
     if not isinstance(value, (dict, list, str)):
         data += b" "  # a top-level number or keyword ends at a delimiter
-    expected = json.loads(encode_json(value))
+    expected = parse_value(encode_json(value).encode())  # integers past 64 bits are doubles
     assert feed_all(chunked(data, cuts)) == [expected, expected]
 
 
@@ -506,3 +506,11 @@ def test_the_protocol_passes_its_limits_to_the_decoder() -> None:
         BadMessage("GenericError", "JSON token count limit exceeded (at most 5 tokens)", None, False),
         Execute("y", {}, None, False),
     ]
+
+
+def test_duplicate_keys_among_values_with_colons_in_strings() -> None:
+    data = (
+        b'{"a": "x:y", "b": 1}{"a": "x:y", "a": 1}{"c": "p:q"} {"k:1": 2, "k:1": 3}[{"a":"::"},{"a":1,"a":2}]'
+    )
+    dup = err("duplicate key")
+    assert every_split(data) == [{"a": "x:y", "b": 1}, dup, {"c": "p:q"}, dup, dup]
