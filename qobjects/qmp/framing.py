@@ -231,6 +231,21 @@ class _Disagree(Exception):
     """The C decoder read a value differently from QEMU."""
 
 
+# Digits as "0" and "E" as "e": "0e" is then any exponent, and 19 zeros an integer
+# that may not fit 64 bits.
+_NUMERIC: Final = bytes.maketrans(b"123456789E", b"000000000e")
+_LONG_INT: Final = b"0" * 19
+
+
+def _suspicious(buf: bytes) -> bool:
+    """Whether the C decoder may read a value in *buf* otherwise than QEMU:
+    escapes (surrogates, noncharacters), exponents (``0e5``), long integers."""
+    if b"\\u" in buf:
+        return True
+    numeric = buf.translate(_NUMERIC)
+    return b"0e" in numeric or _LONG_INT in numeric
+
+
 def _keys(value: dict[str, object]) -> int:
     """How many members *value* and the objects inside it have.
 
@@ -340,7 +355,7 @@ def _decode(raw: bytes) -> object:
     except (ValueError, StopIteration, RecursionError):
         pass  # the exact parser says what is wrong
     else:
-        suspect = "\\u" in text or "0e" in text or "0E" in text
+        suspect = _suspicious(raw)
         if (
             end == len(text)
             and (raw.isascii() or not _NONCHAR_UTF8.search(raw))
@@ -466,7 +481,7 @@ class JSONStreamDecoder:
             if last_close < 0:  # a value begins, none ends
                 return self._feed(data)
             out: list[object] = []
-            pos = self._fast(data, text, 0, last_close, "\\u" in text or "0e" in text or "0E" in text, out)
+            pos = self._fast(data, text, 0, last_close, _suspicious(data), out)
             if pos < n and _space(data, pos).end() < n:
                 out += self._feed(data[pos:])
             return out
@@ -499,7 +514,7 @@ class JSONStreamDecoder:
             tried = True
             last_close = max(buf.rfind(b"}"), buf.rfind(b"]"))
             text = buf.decode("ascii")
-            suspect = "\\u" in text or "0e" in text or "0E" in text
+            suspect = _suspicious(buf)
             end = self._fast(buf, text, start, last_close, suspect, out)
             if end != start:
                 pos = slow = end
@@ -548,7 +563,7 @@ class JSONStreamDecoder:
                     last_close = max(buf.rfind(b"}"), buf.rfind(b"]"))
                     if buf.isascii():
                         text = buf.decode("ascii")
-                        suspect = text.find("\\u") >= 0 or text.find("0e") >= 0 or text.find("0E") >= 0
+                        suspect = _suspicious(buf)
                 if pos < last_close and text is not None and pos != slow:
                     end = self._fast(buf, text, pos, last_close, suspect, out)
                     if end != pos:
@@ -730,16 +745,22 @@ class JSONStreamDecoder:
                 break
             if end - pos > quick and not self._within(buf, text, pos, end):
                 break
-            try:
-                keys = _keys(value) if type(value) is dict else _list_keys(value)  # type: ignore[arg-type]
-            except _Disagree:
-                break
-            if (
-                check
-                and (suspect or keys != text.count(":", pos, end))
-                and not _agrees(text, pos, end, value, suspect)
-            ):
-                break
+            if check:
+                if not _agrees(text, pos, end, value, suspect):
+                    break
+                keys = 0
+            else:
+                try:
+                    if type(value) is dict:
+                        # The members of the value and of its arguments: usually all there is.
+                        keys = len(value)
+                        arguments = value.get("arguments")
+                        if type(arguments) is dict:
+                            keys += len(arguments)
+                    else:
+                        keys = _list_keys(value)  # type: ignore[arg-type]
+                except _Disagree:
+                    break
             total += keys
             spans.append((pos, end, keys))
             append(value)
@@ -753,10 +774,15 @@ class JSONStreamDecoder:
             if c not in _OPEN:
                 break
         if not check and total != text.count(":", begin, pos):
-            # Not suspect: no escapes, so each value's colons are its members' and its strings'.
+            # Some value has more colons than the members counted so far: count all
+            # its members, and (no escapes here) the colons of its strings.
             for i, (start, end, keys) in enumerate(spans):
                 colons = text.count(":", start, end)
-                if keys != colons and keys + _string_colons(out[first + i]) != colons:
+                if keys == colons:
+                    continue
+                value = out[first + i]
+                keys = _keys(value) if type(value) is dict else _list_keys(value)  # type: ignore[arg-type]
+                if keys != colons and keys + _string_colons(value) != colons:
                     del out[first + i :]
                     return start
         return pos
