@@ -118,20 +118,25 @@ def test_class_level_pause_holds_remote_owners(sock_path: Path) -> None:
     # The server in its own process: a class-level pause here pauses only this side.
     proc = serve_demo(sock_path)
     got: list[bool] = []
-    try:
-        with qobjects.connect(sock_path) as s:
+
+    async def main() -> None:
+        # An AsyncSession runs slots as signals arrive, before the reply that follows them.
+        async with await qobjects.aconnect(sock_path) as s:
             cd = s.get(Blockdev, "ide1-cd0")
             cd.tray_moved.connect(lambda owner, tray_open: got.append(tray_open))
+            await s.flush()
             with Blockdev.tray_moved.paused(lambda a, b: b):
                 assert cd.tray_moved.is_paused()
-                s.blockdev_open_tray(device=cd)
-                s.blockdev_close_tray(device=cd)
-                s.query_block()  # a round trip: the pushes arrived before its reply
+                await s.blockdev_open_tray(device=cd)
+                await s.blockdev_close_tray(device=cd)
+                await s.query_block()
                 assert got == []
             assert got == [False]
-            s.blockdev_open_tray(device=cd)  # not paused: delivered at once
-            s.query_block()
+            await s.blockdev_open_tray(device=cd)  # not paused: delivered at once
             assert got == [False, True]
+
+    try:
+        asyncio.run(main())
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
