@@ -19,6 +19,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Generator
+from json import loads as _loads
 from typing import Any, TypeVar
 
 from qobjects.codecs import decode_members
@@ -64,6 +65,9 @@ log = logging.getLogger("qobjects.qmp.client")
 H = TypeVar("H", bound=Handle)
 Request = Execute | Connect | Disconnect
 EventCallback = Callable[[str, "dict[str, Any] | None", "tuple[int, int]"], Any]
+
+#: The largest message read from a server, in bytes.
+MAX_MESSAGE_SIZE = 1 << 20
 
 #: Decoded signal data kept for reuse (repeated pushes with the same scalars).
 DECODE_CACHE_SIZE = 1024
@@ -176,6 +180,8 @@ class SessionBase:
         self._listeners: tuple[_Listener, ...] = ()
         self._callbacks: tuple[EventCallback, ...] = ()
         self._decoded: dict[object, dict[str, Any]] = {}
+        self._tail = b""  # the start of a line not complete yet (see _split)
+        self._max_size = MAX_MESSAGE_SIZE
         # Set by connect()/aconnect() when given neither schema nor namespace.
         self._discover = False
 
@@ -301,7 +307,7 @@ class SessionBase:
         skip_events = (
             self.explicit and not self._listeners and not self._callbacks and not self._events.class_level()
         )
-        for value in proto.split(data):
+        for value in self._split(data):
             if type(value) is dict:
                 if "signal" in value:
                     token = value.get("user_data")
@@ -337,6 +343,36 @@ class SessionBase:
             elif tev is BadMessage:
                 assert isinstance(ev, BadMessage)
                 log.warning("ignoring a message from %s: %s", self._text, ev.desc)
+
+    def _split(self, data: bytes) -> list[object]:
+        """The values in *data*: whole lines at once with the C decoder when it can.
+
+        A server writes one message per line. When no message is half-read,
+        the complete lines of a read are decoded as one JSON array; anything
+        that is not plain JSON lines (or is over the size limit) goes to the
+        protocol's QEMU-exact decoder instead, which then reports it.
+        """
+        proto = self._proto
+        if proto._decoder.pending:  # a value split across reads: the decoder has its start
+            return proto.split(data)
+        buf = self._tail + data if self._tail else data
+        cut = buf.rfind(b"\n") + 1
+        if not cut:
+            if len(buf) > self._max_size:
+                self._tail = b""
+                return proto.split(buf)
+            self._tail = buf
+            return []
+        lines = buf[: cut - 1].split(b"\n")
+        try:
+            if max(map(len, lines)) > self._max_size:
+                raise ValueError("too long")
+            values: list[object] = _loads(b"[" + b",".join(lines) + b"]")
+        except (ValueError, RecursionError):
+            self._tail = b""
+            return proto.split(buf)
+        self._tail = buf[cut:]
+        return values
 
     def _greeted(self, greeting: Greeting) -> None:
         raise NotImplementedError

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import json
 import os
 import threading
 import time
@@ -429,3 +431,47 @@ def test_pipe_fd_helper_closes(tmp_path: Path) -> None:
     os.close(w)
     with pytest.raises(OSError):
         os.fstat(r)
+
+
+# --- reading the server's output ------------------------------------------------------
+
+
+async def _piecemeal(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A bare QMP server whose 3rd reply comes in two pieces, and whose 4th follows a bad line."""
+    writer.write(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+    n = 0
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        n += 1
+        reply = json.dumps({"return": {"n": n}, "id": json.loads(line)["id"]}).encode() + b"\r\n"
+        if n == 3:
+            writer.write(reply[:7])
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(reply[7:])
+        elif n == 4:
+            writer.write(b'{"return": nope}\r\n' + reply)
+        else:
+            writer.write(reply)
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
+def test_split_and_malformed_lines_are_read(sock_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Replies split across reads, several in one read, and a bad line between them."""
+
+    async def main() -> None:
+        server = await asyncio.start_unix_server(_piecemeal, str(sock_path))
+        async with await aconnect(sock_path, namespace=NS) as s:
+            assert await s.execute_raw("x") == {"n": 3}
+            assert await s.execute_raw("y") == {"n": 4}
+            assert await s.execute_raw("z") == {"n": 5}
+        await asyncio.sleep(0.05)  # the server sees EOF and closes its side
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    assert "ignoring a message" in caplog.text
