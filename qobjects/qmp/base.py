@@ -19,6 +19,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Generator
+from json import JSONDecoder
 from json import loads as _loads
 from typing import Any, TypeVar
 
@@ -65,6 +66,8 @@ log = logging.getLogger("qobjects.qmp.client")
 H = TypeVar("H", bound=Handle)
 Request = Execute | Connect | Disconnect
 EventCallback = Callable[[str, "dict[str, Any] | None", "tuple[int, int]"], Any]
+
+_decode = JSONDecoder().decode
 
 #: The largest message read from a server, in bytes.
 MAX_MESSAGE_SIZE = 1 << 20
@@ -363,11 +366,16 @@ class SessionBase:
                 return proto.split(buf)
             self._tail = buf
             return []
-        lines = buf[: cut - 1].split(b"\n")
         try:
-            if max(map(len, lines)) > self._max_size:
-                raise ValueError("too long")
-            values: list[object] = _loads(b"[" + b",".join(lines) + b"]")
+            if cut == len(buf) and buf.count(b"\n") == 1:  # one message: the common reply
+                if cut > self._max_size:
+                    raise ValueError("too long")
+                values: list[object] = [_decode(buf.decode())]
+            else:
+                lines = buf[: cut - 1].split(b"\n")
+                if max(map(len, lines)) > self._max_size:
+                    raise ValueError("too long")
+                values = _loads(b"[" + b",".join(lines) + b"]")
         except (ValueError, RecursionError):
             self._tail = b""
             return proto.split(buf)
