@@ -7,7 +7,6 @@ once per session and kept on it.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from qobjects.codecs import DecodeContext, encode_members
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
     pass
 
 __all__ = ["ClientContext", "command_by_py", "decode_reply", "encode_args"]
-
-_BY_PY: weakref.WeakKeyDictionary[Namespace, dict[str, CommandSpec]] = weakref.WeakKeyDictionary()
 
 
 class ClientContext(DecodeContext):
@@ -40,10 +37,7 @@ def command_by_py(namespace: Namespace, name: str) -> CommandSpec:
 
     :raises AttributeError: the schema has no such command.
     """
-    table = _BY_PY.get(namespace)
-    if table is None:
-        table = _BY_PY[namespace] = {spec.py: spec for spec in namespace.commands.values()}
-    spec = table.get(name)
+    spec = namespace.command_by_py(name)  # a server's namespace builds only this command
     if spec is None or name.startswith("_"):
         raise AttributeError(f"the schema has no command {name!r}")
     return spec

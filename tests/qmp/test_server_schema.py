@@ -22,6 +22,7 @@ SCHEMA = introspect(
         """
 { 'struct': 'StatusInfo', 'data': { 'running': 'bool', 'status': 'str' } }
 { 'command': 'query-status', 'returns': 'StatusInfo' }
+{ 'command': 'query-other', 'data': { 'n': 'int' }, 'returns': [ 'StatusInfo' ] }
 { 'event': 'DEVICE_TRAY_MOVED', 'data': { 'device': 'str', 'id': 'str', 'tray-open': 'bool' } }
 """,
         "plain.json",
@@ -95,6 +96,8 @@ def test_plain_server_schema_is_used(serve: Any) -> None:
         assert isinstance(s.namespace, ServerNamespace)
         status = s.query_status()
         assert type(status).__name__ == "QueryStatusReturn" and status.running is True
+        # Only what was used is built: one command of the server's schema.
+        assert list(s.namespace.commands._made) == ["query-status"]  # type: ignore[attr-defined]
 
 
 def test_without_query_qmp_schema_the_bundled_schema_stays(serve: Any) -> None:
