@@ -459,9 +459,8 @@ def test_script_against_qemu(qemu: Path) -> None:
     assert replies[1]["return"][0]["device"] == "cd0"  # plain values: QEMU has no handles
     assert replies[2] == {"return": {}}
     assert replies[3]["error"]["class"] == "CommandNotFound"
-    assert replies[4]["error"]["class"] == "NoSignals"
-    assert replies[5]["return"]["signals"] == {}
-    assert "no signals" in replies[5]["return"]["help"]
+    assert replies[4] == {"return": 1}  # emulated from DEVICE_TRAY_MOVED (the QEMU overlay)
+    assert replies[5]["return"]["signals"]["TRAY_MOVED"] == {"owner": "Blockdev", "members": ["tray-open"]}
     assert "blockdev-open-tray" in replies[5]["return"]["commands"]
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

@@ -127,7 +127,8 @@ async def _main(
     from qobjects.qmp.client import aconnect
 
     try:
-        session = await aconnect(address, namespace=raw_namespace(), timeout=timeout)
+        session = await aconnect(address, timeout=timeout)
+        learned, session.namespace = session.namespace, raw_namespace()  # replies as the server sent them
     except TimeoutError:
         print(f"qobjects shell: {address}: no QMP greeting within {timeout:g}s", file=err)
         return 1
@@ -141,6 +142,7 @@ async def _main(
         info = await fetch_schema_info(session)
         printer: Printer = PrettyPrinter(prompt_output) if interactive else JsonPrinter(out)
         shell = Shell(session, info, printer)
+        shell.emulate(learned)
         if events:
             session.add_event_listener(shell.on_event)
         try:

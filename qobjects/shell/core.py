@@ -146,6 +146,13 @@ class Shell:
         self.signals = signal_namespace(info) if session.explicit and info.signals else None
         self.connections: dict[int, tuple[BoundSignal, Connection[Any]]] = {}
 
+    def emulate(self, namespace: Namespace) -> None:
+        """Offer the signals *namespace* emulates from a server's events (QEMU's, with its overlay)."""
+        emulated = getattr(namespace, "emulated_signals", None)
+        if not self.session.explicit and emulated is not None:
+            self.signals = namespace
+            self.info.signals.update(emulated())
+
     def _error(self, error_class: str, desc: str) -> None:
         self.failed = True
         self.printer.error(error_class, desc)
@@ -174,14 +181,14 @@ class Shell:
 
     def help(self) -> str:
         """The help text: the input syntax, and the signals the server has."""
-        if not self.session.explicit:
+        if self.signals is None and not self.session.explicit:
             return HELP + "\n\nThis server has no signals (it does not accept set-explicit-handles)."
         sigs = ", ".join(f"{name} (of {owner})" for name, (owner, _) in self.info.signals.items())
         return HELP + f"\n\nSignals: {sigs or 'none'}"
 
     def help_data(self) -> dict[str, object]:
         """What ``help`` answers in a script: the text, the commands and the signals."""
-        signals = self.info.signals if self.session.explicit else {}
+        signals = self.info.signals if self.session.explicit or self.signals is not None else {}
         return {
             "help": self.help(),
             "commands": sorted(self.info.commands),
@@ -210,7 +217,7 @@ class Shell:
         return next((n for n in self.info.signals if n.upper() == wanted), None)
 
     async def connect(self, signal_name: str, owner_value: object) -> None:
-        if not self.session.explicit:
+        if self.signals is None and not self.session.explicit:
             self._error(
                 "NoSignals",
                 "this server does not support signals (it does not accept set-explicit-handles)",
