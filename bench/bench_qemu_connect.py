@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,11 +46,20 @@ def start_qemu(sock: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 20
-    while not sock.exists():
+    while not _accepts(sock):  # the file exists once bound, a moment before QEMU listens
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("QEMU did not start")
         time.sleep(0.01)
     return proc
+
+
+def _accepts(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 async def qmp_status(path: str) -> None:

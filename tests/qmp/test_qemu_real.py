@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +28,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _accepts(path: Path) -> bool:
+    """Whether a Unix socket accepts a connection (closed again at once)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 class Qemu:
     """A QEMU process (no KVM: TCG) with a QMP socket, two unnamed cdroms and a USB tablet."""
 
@@ -44,7 +55,8 @@ class Qemu:
             stderr=subprocess.PIPE,
         )  # fmt: skip
         deadline = time.monotonic() + 20
-        while not self.path.exists():
+        # The socket file exists once bound, a moment before QEMU listens on it.
+        while not _accepts(self.path):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""
                 self.stop()
