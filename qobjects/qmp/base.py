@@ -16,7 +16,6 @@ import itertools
 import logging
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Generator
 from json import JSONDecoder
@@ -59,7 +58,7 @@ from qobjects.qmp.runstate import Runstate, check_transition
 from qobjects.qmp.transport import parse_address
 from qobjects.signals import BoundSignal, Connection, _raise_slot_error
 
-__all__ = ["Request", "SessionBase", "Waiter"]
+__all__ = ["Request", "SessionBase"]
 
 log = logging.getLogger("qobjects.qmp.client")
 
@@ -76,63 +75,6 @@ MAX_MESSAGE_SIZE = 1 << 20
 DECODE_CACHE_SIZE = 1024
 
 _DEFAULT: Any = object()
-
-
-class Waiter:
-    """A pending request's reply, delivered by ``set_result``/``set_exception``.
-
-    The blocking session's waiter: a lock its caller blocks on.
-    """
-
-    __slots__ = ("_exc", "_lock", "_result", "done_flag")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()
-        self._result: object = None
-        self._exc: BaseException | None = None
-        self.done_flag = False
-
-    def done(self) -> bool:
-        return self.done_flag
-
-    def set_result(self, value: object) -> None:
-        if not self.done_flag:
-            self._result = value
-            self.done_flag = True
-            self._lock.release()
-
-    def set_exception(self, exc: BaseException) -> None:
-        if not self.done_flag:
-            self._exc = exc
-            self.done_flag = True
-            self._lock.release()
-
-    def wait(self, timeout: float | None) -> bool:
-        """Block until done; False on timeout."""
-        if self.done_flag:
-            return True
-        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
-
-    def result(self) -> object:
-        if self._exc is not None:
-            raise self._exc
-        return self._result
-
-
-class Reported(Waiter):
-    """A waiter nobody waits for: an error reply is logged."""
-
-    __slots__ = ("what",)
-
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.what = what
-
-    def set_exception(self, exc: BaseException) -> None:
-        super().set_exception(exc)
-        if not isinstance(exc, ConnectionLost):
-            log.warning("%s failed: %s", self.what, exc)
 
 
 class SessionBase:

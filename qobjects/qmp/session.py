@@ -27,7 +27,7 @@ from qobjects.errors import ConnectionLost, QMPError
 from qobjects.objects import CommandSpec, Namespace
 from qobjects.qmp import compat
 from qobjects.qmp.asession import namespace_for
-from qobjects.qmp.base import _DEFAULT, Reported, Request, SessionBase, Waiter
+from qobjects.qmp.base import _DEFAULT, Request, SessionBase
 from qobjects.qmp.listeners import MAX_QUEUED, EventListener
 from qobjects.qmp.protocol import Connect, Disconnect, Execute, Greeting, QMPProtocol, Role
 from qobjects.qmp.proxy import command_by_py, decode_reply, encode_args
@@ -45,6 +45,63 @@ log = logging.getLogger("qobjects.qmp.client")
 JOIN_TIMEOUT = 5.0
 
 Batch = list[tuple[Callable[..., Any], tuple[Any, ...]]]
+
+
+class Waiter:
+    """A pending request's reply, delivered by ``set_result``/``set_exception``.
+
+    The blocking session's waiter: a lock its caller blocks on.
+    """
+
+    __slots__ = ("_exc", "_lock", "_result", "done_flag")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._result: object = None
+        self._exc: BaseException | None = None
+        self.done_flag = False
+
+    def done(self) -> bool:
+        return self.done_flag
+
+    def set_result(self, value: object) -> None:
+        if not self.done_flag:
+            self._result = value
+            self.done_flag = True
+            self._lock.release()
+
+    def set_exception(self, exc: BaseException) -> None:
+        if not self.done_flag:
+            self._exc = exc
+            self.done_flag = True
+            self._lock.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until done; False on timeout."""
+        if self.done_flag:
+            return True
+        return self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+    def result(self) -> object:
+        if self._exc is not None:
+            raise self._exc
+        return self._result
+
+
+class Reported(Waiter):
+    """A waiter nobody waits for: an error reply is logged."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def set_exception(self, exc: BaseException) -> None:
+        super().set_exception(exc)
+        if not isinstance(exc, ConnectionLost):
+            log.warning("%s failed: %s", self.what, exc)
 
 
 class Session(SessionBase):
