@@ -246,33 +246,30 @@ def _suspicious(buf: bytes) -> bool:
     return b"0e" in numeric or _LONG_INT in numeric
 
 
-def _keys(value: dict[str, object]) -> int:
-    """How many members *value* and the objects inside it have.
+def _members(value: object) -> int:
+    """How many members the objects in *value* (a dict or list) have, nested ones included.
+
+    A loop over a stack, not recursion: values may nest as deep as the
+    framing allows, beyond Python's recursion limit.
 
     :raises _Disagree: for an integer QEMU reads as a double.
     """
-    n = len(value)
-    for v in value.values():
-        if type(v) is dict:
-            n += _keys(v)
-        elif type(v) is list:
-            if v:
-                n += _list_keys(v)
-        elif type(v) is int and not _I64_MIN <= v < _U64_END:
-            raise _Disagree
-    return n
-
-
-def _list_keys(value: list[object]) -> int:
     n = 0
-    for v in value:
-        if type(v) is dict:
-            n += _keys(v)
-        elif type(v) is list:
-            if v:
-                n += _list_keys(v)
-        elif type(v) is int and not _I64_MIN <= v < _U64_END:
-            raise _Disagree
+    stack = [value]
+    while stack:
+        top = stack.pop()
+        if type(top) is dict:
+            n += len(top)
+            items = top.values()
+        else:
+            items = top  # type: ignore[assignment]
+        for v in items:
+            t = type(v)
+            if t is dict or t is list:
+                if v:
+                    stack.append(v)
+            elif t is int and not _I64_MIN <= v < _U64_END:
+                raise _Disagree
     return n
 
 
@@ -288,7 +285,7 @@ def _agrees(text: str, start: int, end: int, value: object, suspect: bool) -> bo
     ):
         return False
     try:
-        keys = _keys(value) if type(value) is dict else _list_keys(value if type(value) is list else [value])
+        keys = _members(value if type(value) in (dict, list) else [value])
     except _Disagree:
         return False
     colons = text.count(":", start, end)
@@ -758,7 +755,7 @@ class JSONStreamDecoder:
                         if type(arguments) is dict:
                             keys += len(arguments)
                     else:
-                        keys = _list_keys(value)  # type: ignore[arg-type]
+                        keys = _members(value)
                 except _Disagree:
                     break
             total += keys
@@ -781,7 +778,7 @@ class JSONStreamDecoder:
                 if keys == colons:
                     continue
                 value = out[first + i]
-                keys = _keys(value) if type(value) is dict else _list_keys(value)  # type: ignore[arg-type]
+                keys = _members(value)
                 if keys != colons and keys + _string_colons(value) != colons:
                     del out[first + i :]
                     return start
