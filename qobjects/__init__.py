@@ -37,12 +37,22 @@ from qobjects.schema import Schema, load_schema, parse_schema
 
 if TYPE_CHECKING:
     from qobjects.objects import Alternate, Handle, Namespace, Struct, build
-    from qobjects.qmp.client import AsyncSession, Session, aconnect, connect
+    from qobjects.qmp.client import (
+        AsyncEventListener,
+        AsyncSession,
+        EventListener,
+        EventMessage,
+        Runstate,
+        Session,
+        aconnect,
+        connect,
+    )
     from qobjects.qmp.server import Server
     from qobjects.signals import BoundSignal, Connection, Signal
 
 __all__ = [
     "Alternate",
+    "AsyncEventListener",
     "AsyncSession",
     "BoundSignal",
     "CommandNotFound",
@@ -50,6 +60,8 @@ __all__ = [
     "ConnectionLost",
     "DeviceNotActive",
     "DeviceNotFound",
+    "EventListener",
+    "EventMessage",
     "GenericError",
     "Handle",
     "InvalidHandleValue",
@@ -60,6 +72,7 @@ __all__ = [
     "ProtocolError",
     "QMPError",
     "QObjectsError",
+    "Runstate",
     "Schema",
     "SchemaError",
     "Server",
@@ -101,6 +114,10 @@ _LAZY = {
     "Server": "qobjects.qmp.server",
     "Session": "qobjects.qmp.client",
     "AsyncSession": "qobjects.qmp.client",
+    "AsyncEventListener": "qobjects.qmp.client",
+    "EventListener": "qobjects.qmp.client",
+    "EventMessage": "qobjects.qmp.client",
+    "Runstate": "qobjects.qmp.client",
     "connect": "qobjects.qmp.client",
     "aconnect": "qobjects.qmp.client",
 }

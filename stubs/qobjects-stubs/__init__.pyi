@@ -48,6 +48,10 @@ from qobjects.objects import Handle as Handle
 from qobjects.objects import Namespace as Namespace
 from qobjects.objects import Struct as Struct
 from qobjects.objects import build as build
+from qobjects.qmp.listeners import AsyncEventListener as AsyncEventListener
+from qobjects.qmp.listeners import EventListener as EventListener
+from qobjects.qmp.listeners import EventMessage as EventMessage
+from qobjects.qmp.runstate import Runstate as Runstate
 from qobjects.qmp.server import Server as Server
 from qobjects.schema import load_schema as load_schema
 from qobjects.schema import parse_schema as parse_schema
@@ -56,7 +60,7 @@ from qobjects.signals import BoundSignal as BoundSignal
 from qobjects.signals import Signal as Signal
 from qobjects.signals_slots import Connection as Connection
 
-__all__ = ['Alternate', 'AsyncSession', 'BoundSignal', 'CommandNotFound', 'Connection', 'ConnectionLost', 'DeviceNotActive', 'DeviceNotFound', 'GenericError', 'Handle', 'InvalidHandleValue', 'KVMMissingCap', 'MissingMember', 'Namespace', 'NotConnected', 'ProtocolError', 'QMPError', 'QObjectsError', 'Schema', 'SchemaError', 'Server', 'Session', 'Signal', 'SignalRecursionError', 'SlotError', 'SlotSignatureError', 'StateError', 'Struct', 'UnknownMember', 'ValidationError', 'WrongType', 'aconnect', 'build', 'connect', 'default_namespace', 'load_schema', 'parse_schema']
+__all__ = ['Alternate', 'AsyncEventListener', 'AsyncSession', 'BoundSignal', 'CommandNotFound', 'Connection', 'ConnectionLost', 'DeviceNotActive', 'DeviceNotFound', 'EventListener', 'EventMessage', 'GenericError', 'Handle', 'InvalidHandleValue', 'KVMMissingCap', 'MissingMember', 'Namespace', 'NotConnected', 'ProtocolError', 'QMPError', 'QObjectsError', 'Runstate', 'Schema', 'SchemaError', 'Server', 'Session', 'Signal', 'SignalRecursionError', 'SlotError', 'SlotSignatureError', 'StateError', 'Struct', 'UnknownMember', 'ValidationError', 'WrongType', 'aconnect', 'build', 'connect', 'default_namespace', 'load_schema', 'parse_schema']
 __version__: str
 
 _H = TypeVar("_H", bound=_Handle)
