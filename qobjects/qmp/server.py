@@ -143,8 +143,9 @@ class Server:
         self.max_depth = max_depth
         self.max_tokens = max_tokens
         self.backlog = backlog
+        major, minor, micro = (int(part) for part in __version__.split(".")[:3])
         self.version: dict[str, object] = {
-            "qemu": {"major": 0, "minor": 1, "micro": 0},
+            "qemu": {"major": major, "minor": minor, "micro": micro},
             "package": f"qobjects {__version__}",
         }
         self._commands = Commands(self)
