@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from bench._util import table
 
@@ -105,7 +106,7 @@ async def floor_schema_status(path: str) -> None:
 async def qobjects_status(path: str) -> None:
     import qobjects
 
-    session = await qobjects.aconnect(path)
+    session: Any = await qobjects.aconnect(path)  # QEMU's own schema: not in the default stubs
     status = await session.query_status()
     assert status.status == "prelaunch"
     await session.close()

@@ -139,7 +139,7 @@ def test_same_slot_semantics_remote(server_thread: ServerThread) -> None:
         hd.io_error.connect(lambda owner, **kw: got.append(("kw", sorted(kw))))
         hd.io_error.connect(lambda owner, action: got.append(("once", action)), once=True)
         with pytest.raises(SlotSignatureError):
-            hd.io_error.connect(lambda owner, bogus: None)
+            hd.io_error.connect(lambda owner, bogus: None)  # type: ignore[call-overload]
         s.x_inject_io_error(device=cd, operation="read", action="stop")  # other owner: silent
         s.x_inject_io_error(device=hd, operation="write", action="report")
         s.x_inject_io_error(device=hd, operation="read", action="ignore")
