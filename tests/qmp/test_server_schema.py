@@ -42,6 +42,7 @@ class PlainServer:
     def __init__(self, path: Path, schema: object) -> None:
         self.path = path
         self.schema = schema
+        self.writers: set[asyncio.StreamWriter] = set()
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
@@ -55,6 +56,7 @@ class PlainServer:
         self.loop.run_forever()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
         greeting = {"QMP": {"version": {"qemu": {"major": 0, "minor": 0, "micro": 0}, "package": ""},
                             "capabilities": []}}  # fmt: skip
         writer.write(json.dumps(greeting).encode() + b"\r\n")
@@ -76,8 +78,23 @@ class PlainServer:
             writer.write(json.dumps(reply).encode() + b"\r\n")
         writer.close()
 
+    async def _shutdown(self) -> None:
+        """Close the listener and every client connection before the loop stops."""
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        for writer in self.writers:
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
+        tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
