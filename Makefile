@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs bench soak stubs dist clean $(addprefix unit-,$(PYTHONS))
+.PHONY: demo test lint typecheck unit docs bench soak stubs dist clean FORCE
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # One venv per Python of PYTHONS; a missing interpreter fails with its name.
+.PRECIOUS: .venv-%/.installed
 .venv-%/.installed: pyproject.toml
 	py=$$(.ci/find-python $*) && $$py -m venv .venv-$*
 	.venv-$*/bin/python -m pip install -q --upgrade pip
@@ -43,7 +44,8 @@ docs: $(STAMP)
 stubs: $(STAMP)
 	$(VENV)/bin/qobjects stubgen -o stubs
 
-unit-%: .venv-%/.installed
+# unit-X.Y is not .PHONY: make skips pattern rules for phony targets; FORCE reruns it.
+unit-%: .venv-%/.installed FORCE
 	@echo "== tests on Python $*"
 	.venv-$*/bin/python -m pytest -p no:cacheprovider
 
@@ -63,3 +65,4 @@ soak: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-* build dist .mypy_cache .pytest_cache .ruff_cache
+FORCE:
