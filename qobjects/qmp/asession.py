@@ -23,8 +23,8 @@ from qobjects.qmp.protocol import Connect, Disconnect, Execute, Greeting, QMPPro
 from qobjects.qmp.proxy import command_by_py, decode_reply, encode_args
 from qobjects.qmp.reconnect import Backoff
 from qobjects.qmp.remote_signals import Remote
-from qobjects.qmp.runstate import Runstate, require
-from qobjects.qmp.transport import AsyncLink, check_fds, open_link
+from qobjects.qmp.runstate import Runstate
+from qobjects.qmp.transport import AsyncLink, open_link
 from qobjects.schema import Schema
 
 __all__ = ["AsyncSession", "aconnect"]
@@ -286,12 +286,7 @@ class AsyncSession(SessionBase):
         :raises TimeoutError: no reply in time.
         :raises ConnectionLost: the connection is gone.
         """
-        if self._runstate is not Runstate.RUNNING:
-            require(self._runstate, self._text)
-        if fds or oob:
-            self._check_request(oob, fds)
-            if fds:
-                check_fds(self._kind, fds, self._text)
+        self._check_request(oob, fds)
         return await self._call(Execute(command, dict(arguments or {}), None, True, oob), timeout, fds)
 
     async def _execute(
@@ -303,12 +298,7 @@ class AsyncSession(SessionBase):
         oob: bool = False,
     ) -> Any:
         args = encode_args(spec, arguments, self.explicit, self)  # checked even when not connected
-        if self._runstate is not Runstate.RUNNING:
-            require(self._runstate, self._text)
-        if fds or oob:
-            self._check_request(oob, fds)
-            if fds:
-                check_fds(self._kind, fds, self._text)
+        self._check_request(oob, fds)
         link = self._link
         if link is None or not link.ready:
             raise ConnectionLost(f"not connected to {self._text}")

@@ -54,8 +54,8 @@ from qobjects.qmp.protocol import (
 )
 from qobjects.qmp.proxy import ClientContext
 from qobjects.qmp.remote_signals import Remote, RemoteSignals
-from qobjects.qmp.runstate import Runstate, check_transition
-from qobjects.qmp.transport import parse_address
+from qobjects.qmp.runstate import Runstate, check_transition, require
+from qobjects.qmp.transport import check_fds, parse_address
 from qobjects.signals import BoundSignal, Connection, _raise_slot_error
 
 __all__ = ["Request", "SessionBase"]
@@ -213,12 +213,22 @@ class SessionBase:
     # --- requests ---------------------------------------------------------------------
 
     def _check_request(self, oob: bool, fds: Any) -> None:
+        """Whether a request may be sent now, with these fds and out-of-band.
+
+        :raises StateError: the session is not running, or the server does
+            not offer out-of-band execution.
+        :raises ValueError: *fds* cannot be passed on this connection.
+        """
+        if self._runstate is not Runstate.RUNNING:
+            require(self._runstate, self._text)
         if oob and not self._oob:
             offered = self.greeting.capabilities if self.greeting is not None else []
             raise StateError(
                 f"{self._text} does not offer out-of-band execution "
                 f"(its capabilities: {', '.join(map(str, offered)) or 'none'})"
             )
+        if fds:
+            check_fds(self._kind, fds, self._text)
 
     def _take_reply(self, ev: Return | ErrorReply) -> None:
         waiter = self._pending.pop(ev.id, None) if type(ev.id) is int else None

@@ -33,8 +33,8 @@ from qobjects.qmp.protocol import Connect, Disconnect, Execute, Greeting, QMPPro
 from qobjects.qmp.proxy import command_by_py, decode_reply, encode_args
 from qobjects.qmp.reconnect import Backoff
 from qobjects.qmp.remote_signals import Remote
-from qobjects.qmp.runstate import Runstate, require
-from qobjects.qmp.transport import READ_SIZE, check_fds, open_socket, send_fds
+from qobjects.qmp.runstate import Runstate
+from qobjects.qmp.transport import READ_SIZE, open_socket, send_fds
 from qobjects.schema import Schema
 
 __all__ = ["Session", "connect"]
@@ -426,12 +426,7 @@ class Session(SessionBase):
         :raises TimeoutError: no reply in time.
         :raises ConnectionLost: the connection is gone.
         """
-        if self._runstate is not Runstate.RUNNING:
-            require(self._runstate, self._text)
-        if fds or oob:
-            self._check_request(oob, fds)
-            if fds:
-                check_fds(self._kind, fds, self._text)
+        self._check_request(oob, fds)
         return self._call(Execute(command, dict(arguments or {}), None, True, oob), timeout, fds)
 
     def _execute(
@@ -443,12 +438,7 @@ class Session(SessionBase):
         oob: bool = False,
     ) -> Any:
         args = encode_args(spec, arguments, self.explicit, self)  # checked even when not connected
-        if self._runstate is not Runstate.RUNNING:
-            require(self._runstate, self._text)
-        if fds or oob:
-            self._check_request(oob, fds)
-            if fds:
-                check_fds(self._kind, fds, self._text)
+        self._check_request(oob, fds)
         cid = next(self._ids)
         data = self._proto.send(Execute(spec.name, args, cid, True, oob))
         return decode_reply(spec, self._send(cid, data, spec.name, timeout, fds), self._ctx)
