@@ -396,14 +396,36 @@ class Connection(Generic[F]):
         hold = self._hold
         if hold is not None and hold.hold(owner, self, data):
             return
+        call = self._prepare(owner, data)
+        if call is None:
+            return
+        slot, kwargs = call
+        result = slot(owner, **kwargs)
+        if self.is_coroutine:
+            _schedule(result, self)
+
+    async def _deliver_async(self, owner: Handle, data: dict[str, Any]) -> None:
+        if not self._active:
+            return
+        call = self._prepare(owner, data)
+        if call is None:
+            return
+        slot, kwargs = call
+        result = slot(owner, **kwargs)
+        if inspect.isawaitable(result):
+            await result
+
+    def _prepare(self, owner: Handle, data: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+        """The slot and its keyword arguments for *data*; None when it is not to be called
+        here: gone, its one delivery used up, or handed to its loop (queued)."""
         slot = self.slot
         if slot is None:
-            return
+            return None
         kwargs = data if self.full else {n: data[n] for n in self.names}
         if self._checks:
             self._check_types(owner, kwargs)  # before once: a refused value uses nothing up
         if self.once and not self._fire_once():
-            return
+            return None
         loop = self.loop
         if loop is not None:
             # A module function, not a bound method: one object fewer per emit
@@ -412,32 +434,8 @@ class Connection(Generic[F]):
                 loop.call_soon_threadsafe(_run_once if self.once else _run_queued, self, owner, kwargs)
             except RuntimeError:
                 self._loop_failed(loop)
-            return
-        result = slot(owner, **kwargs)
-        if self.is_coroutine:
-            _schedule(result, self)
-
-    async def _deliver_async(self, owner: Handle, data: dict[str, Any]) -> None:
-        if not self._active:
-            return
-        slot = self.slot
-        if slot is None:
-            return
-        kwargs = data if self.full else {n: data[n] for n in self.names}
-        if self._checks:
-            self._check_types(owner, kwargs)  # before once: a refused value uses nothing up
-        if self.once and not self._fire_once():
-            return
-        loop = self.loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(_run_once if self.once else _run_queued, self, owner, kwargs)
-            except RuntimeError:
-                self._loop_failed(loop)
-            return
-        result = slot(owner, **kwargs)
-        if inspect.isawaitable(result):
-            await result
+            return None
+        return slot, kwargs
 
     def _check_types(self, owner: Handle, kwargs: dict[str, Any]) -> None:
         """Check the values against the slot's annotations (``check_types=True``).
