@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs bench soak stubs dist clean FORCE
+.PHONY: demo test lint typecheck unit docs bench soak fuzz stubs dist clean FORCE
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ dist: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) -m bench
+
+# The property tests with new random examples, many more of them.
+fuzz: $(STAMP)
+	QOBJECTS_HYPOTHESIS=fuzz $(PY) -m pytest -p no:cacheprovider -q $$(grep -rl '@given' tests)
 
 soak: $(STAMP)
 	QOBJECTS_SCALE=full $(PY) -m bench.soak

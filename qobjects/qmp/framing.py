@@ -377,16 +377,38 @@ _c_encode: Final = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
 )
 _encode_str: Final = json.encoder.encode_basestring_ascii
 
+# In the encoder's output (lowercase hex): an escaped backslash, to step over;
+# a surrogate pair; an escape QEMU's parser refuses (a lone surrogate, U+FDD0
+# to U+FDEF, U+FFFE, U+FFFF).
+_SUSPECT_ESCAPE: Final = re.compile(
+    r"(\\\\)|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u(?:d[89a-f][0-9a-f]{2}|fd[de][0-9a-f]|fff[ef])"
+)
+
+
+def _replace_invalid(m: re.Match[str]) -> str:
+    if m[1] is not None:
+        return m[1]
+    if m[2] is not None:
+        cp = 0x10000 + ((int(m[2], 16) & 0x3FF) << 10) + (int(m[3], 16) & 0x3FF)
+        if cp & 0xFFFE != 0xFFFE:
+            return m[0]
+    return "\\ufffd"
+
 
 def encode_json(value: object) -> str:
     """*value* as compact, ASCII-only JSON (QMP's output form).
 
+    As QEMU's JSON writer does, a character its parser refuses (a lone
+    surrogate or a noncharacter such as U+FFFE) is written as U+FFFD, so that
+    every output is input QEMU, and this module, accept.
+
     :raises TypeError: for a value JSON cannot represent.
     :raises ValueError: for NaN or infinity, or a circular structure.
     """
-    if type(value) is str:
-        return _encode_str(value)
-    return "".join(_c_encode(value, 0))
+    out: str = _encode_str(value) if type(value) is str else "".join(_c_encode(value, 0))
+    if "\\ud" in out or "\\uf" in out:
+        return _SUSPECT_ESCAPE.sub(_replace_invalid, out)
+    return out
 
 
 # --- the stream -----------------------------------------------------------------------

@@ -453,14 +453,48 @@ def test_a_valid_message_after_a_lexical_error_is_never_lost(
     assert out[-1] == {"execute": "query-status", "id": "after garbage"}
 
 
+def parsed_or_error(data: bytes) -> object:
+    try:
+        return parse_value(data)
+    except ParseError:
+        return DecodeError
+
+
 @settings(max_examples=200)
 @given(value=JSON_VALUES, cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=5))
+@example(value={"\ufffe": ["\U0001ffff", "\ufdd0"]}, cuts=[])
 def test_encoded_values_decode_in_any_chunking(value: object, cuts: list[int]) -> None:
-    data = (encode_json(value) + "\r\n" + json.dumps(value, ensure_ascii=False)).encode()
+    encoded = encode_json(value).encode()
+    raw = json.dumps(value, ensure_ascii=False).encode()
+    data = encoded + b"\r\n" + raw
     if not isinstance(value, (dict, list, str)):
         data += b" "  # a top-level number or keyword ends at a delimiter
-    expected = parse_value(encode_json(value).encode())  # integers past 64 bits are doubles
-    assert feed_all(chunked(data, cuts)) == [expected, expected]
+    # What encode_json writes always decodes (integers past 64 bits become
+    # doubles); raw UTF-8 with a noncharacter is an error, as in QEMU.
+    expected = [parse_value(encoded), parsed_or_error(raw)]
+    out = feed_all(chunked(data, cuts))
+    assert [type(x) if isinstance(x, DecodeError) else x for x in out] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("\ufffe", "\\ufffd"),
+        ("a\uffffb", "a\\ufffdb"),
+        ("\ufdd0\ufdef", "\\ufffd\\ufffd"),
+        ("\U0001fffe", "\\ufffd"),
+        ("\U0010ffff", "\\ufffd"),
+        ("\ud800x", "\\ufffdx"),
+        ("x\udfff", "x\\ufffd"),
+        ("\\ufffe", "\\\\ufffe"),  # a backslash and the letters: kept
+        ("\U0001f600", "\\ud83d\\ude00"),
+        ("\ufdcf\ufdf0\ufffd", "\\ufdcf\\ufdf0\\ufffd"),
+    ],
+)
+def test_encode_json_writes_what_qemu_refuses_as_a_replacement_character(text: str, written: str) -> None:
+    assert encode_json(text) == f'"{written}"'
+    assert encode_json({text: [text]}) == f'{{"{written}":["{written}"]}}'
+    assert parse_value(encode_json(text).encode()) == json.loads(f'"{written}"')
 
 
 # Objects written out by hand, so that keys may repeat and escapes vary.
