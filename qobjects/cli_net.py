@@ -363,6 +363,34 @@ def shell_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="connection timeout (default: 10)"
     )
+    tls = parser.add_argument_group("TLS (with tcp:HOST:PORT)")
+    tls.add_argument(
+        "--tls-ca", metavar="FILE", help="speak TLS, trusting servers certified by this CA (PEM)"
+    )
+    tls.add_argument(
+        "--tls-system-ca", action="store_true", help="speak TLS, trusting the system's CAs"
+    )
+    tls.add_argument("--tls-cert", metavar="FILE", help="a client certificate chain to present (PEM)")
+    tls.add_argument("--tls-key", metavar="FILE", help="its private key (PEM)")
+
+
+def _client_tls_context(args: argparse.Namespace) -> Any:
+    """The shell's TLS context from --tls-*, or None."""
+    if not (args.tls_ca or args.tls_system_ca or args.tls_cert or args.tls_key):
+        return None
+    if not (args.tls_ca or args.tls_system_ca):
+        raise UsageError("TLS needs --tls-ca FILE or --tls-system-ca: which servers to trust")
+    if args.tls_key and not args.tls_cert:
+        raise UsageError("--tls-key goes with --tls-cert")
+    import ssl
+
+    try:
+        ctx = ssl.create_default_context(cafile=args.tls_ca)
+        if args.tls_cert:
+            ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise _Failed(f"cannot load the TLS files: {getattr(exc, 'strerror', None) or exc}") from None
+    return ctx
 
 
 def run_shell(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -372,6 +400,11 @@ def run_shell(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         parse_address(args.address)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    try:
+        ctx = _client_tls_context(args)
+    except _Failed as exc:
+        print(f"qobjects shell: {exc}", file=err)
+        return 1
     from qobjects.shell import run
 
     interactive = sys.stdin.isatty() and out.isatty()
@@ -381,6 +414,7 @@ def run_shell(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         events=args.events or interactive,
         history=args.history,
         timeout=args.timeout,
+        ssl=ctx,
         out=out,
         err=err,
     )

@@ -95,6 +95,7 @@ import asyncio
 import builtins
 import enum
 import os
+import ssl as _ssl
 from collections.abc import Callable, Sequence
 
 from qobjects.errors import SlotError as _SlotError
@@ -134,6 +135,7 @@ class AsyncSession:
     namespace: _Namespace
     reconnect: bool
     timeout: float | None
+    ssl: _ssl.SSLContext | None
     explicit: bool
     greeting: _Greeting | None
     state_changed: _StateChanged
@@ -146,6 +148,7 @@ class AsyncSession:
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: _ssl.SSLContext | None = None,
     ) -> None: ...
     @property
     def connected(self) -> bool: ...
@@ -197,6 +200,7 @@ class Session:
     namespace: _Namespace
     reconnect: bool
     timeout: float | None
+    ssl: _ssl.SSLContext | None
     explicit: bool
     greeting: _Greeting | None
     state_changed: _StateChanged
@@ -209,6 +213,7 @@ class Session:
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: _ssl.SSLContext | None = None,
     ) -> None: ...
     @property
     def connected(self) -> bool: ...
@@ -255,6 +260,7 @@ async def aconnect(
     *,
     namespace: _Namespace | None = None,
     timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
 ) -> AsyncSession:
     """Connect to a QMP server and negotiate; see :func:`qobjects.qmp.client.aconnect`."""
 
@@ -265,6 +271,7 @@ def connect(
     *,
     namespace: _Namespace | None = None,
     timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
 ) -> Session:
     """Like :func:`aconnect`, for synchronous code; see :func:`qobjects.qmp.client.connect`."""
 '''
@@ -274,7 +281,7 @@ SESSION_NAMES = frozenset(
     {
         "address", "ask_explicit", "namespace", "reconnect", "timeout", "explicit", "greeting",
         "state_changed", "loop", "connected", "close", "execute", "get", "add_event_listener",
-        "flush", "execute_raw", "listen", "remove_listener", "runstate", "oob", "slot_error",
+        "flush", "execute_raw", "listen", "remove_listener", "runstate", "oob", "slot_error", "ssl",
     }
 )  # fmt: skip
 

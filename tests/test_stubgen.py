@@ -77,7 +77,7 @@ def test_typed_sessions_keep_the_real_public_methods(real: type) -> None:
     if real is AsyncSession:
         session = AsyncSession("unix:/nowhere", qobjects.default_namespace())
         public |= {n for n in vars(session) if not n.startswith("_")}
-        assert list(init)[1:] == ["address", "namespace", "reconnect", "timeout", "ask_explicit"]
+        assert list(init)[1:] == ["address", "namespace", "reconnect", "timeout", "ask_explicit", "ssl"]
     assert public <= stub, public - stub
     assert public <= SESSION_NAMES | {"session"}
     for cmd in qobjects.default_namespace().commands.values():

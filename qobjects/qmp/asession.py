@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Coroutine, Generator, Sequence
+from ssl import SSLContext
 from typing import Any
 
 from qobjects.errors import ConnectionLost, QMPError
@@ -50,8 +51,11 @@ class AsyncSession(SessionBase):
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: SSLContext | None = None,
     ) -> None:
-        super().__init__(address, namespace, reconnect=reconnect, timeout=timeout, ask_explicit=ask_explicit)
+        super().__init__(
+            address, namespace, reconnect=reconnect, timeout=timeout, ask_explicit=ask_explicit, ssl=ssl
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
         self._link: AsyncLink | None = None
         self._greeting_fut: asyncio.Future[Greeting] | None = None
@@ -67,8 +71,13 @@ class AsyncSession(SessionBase):
         self._proto = QMPProtocol(Role.CLIENT)
         self._tail = b""
         self._greeting_fut = loop.create_future()
-        self._link = await open_link(self._kind, self._where, self._text, self._data, self._lost)
-        self.greeting = await asyncio.wait_for(self._greeting_fut, self.timeout)
+        self._link = await open_link(
+            self._kind, self._where, self._text, self._data, self._lost, self.ssl, self.timeout
+        )
+        try:
+            self.greeting = await asyncio.wait_for(self._greeting_fut, self.timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no greeting from {self._text} within {self.timeout:g} s") from None
         await self._drive(self._negotiation())
 
     async def _drive(self, steps: Generator[Request, object, None]) -> None:
@@ -383,6 +392,7 @@ async def aconnect(
     *,
     namespace: Namespace | None = None,
     timeout: float | None = 10.0,
+    ssl: SSLContext | None = None,
 ) -> AsyncSession:
     """Connect to a QMP server and negotiate; returns an :class:`AsyncSession`.
 
@@ -393,11 +403,17 @@ async def aconnect(
         re-establish every signal connection.
     :param timeout: seconds allowed for the greeting and negotiation, and the
         session's default limit for each command (None: no limit).
-    :raises ConnectionLost: the server cannot be reached.
+    :param ssl: speak TLS with this context (``ssl.create_default_context(cafile=...)``,
+        plus ``load_cert_chain`` when the server asks for a client certificate).
+        Over ``tcp:HOST:PORT`` the certificate must name HOST. No file
+        descriptors can be passed over TLS.
+    :raises ConnectionLost: the server cannot be reached, or the TLS handshake failed.
     :raises TimeoutError: no greeting or negotiation within *timeout*.
     :raises ValueError: a malformed address or timeout.
     """
-    session = AsyncSession(address, namespace_for(schema, namespace), reconnect=reconnect, timeout=timeout)
+    session = AsyncSession(
+        address, namespace_for(schema, namespace), reconnect=reconnect, timeout=timeout, ssl=ssl
+    )
     session._discover = schema is None and namespace is None
     session._set_state(Runstate.CONNECTING)
     try:

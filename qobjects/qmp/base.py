@@ -20,6 +20,7 @@ import traceback
 from collections.abc import Callable, Generator
 from json import JSONDecoder
 from json import loads as _loads
+from ssl import SSLContext
 from typing import Any, TypeVar
 
 from qobjects.codecs import decode_members
@@ -90,6 +91,7 @@ class SessionBase:
         ``"reconnected"`` and ``"closed"``.
     :ivar slot_error: None to report a failing remote slot on stderr (and
         log it), or a callable that takes the :class:`~qobjects.SlotError` instead.
+    :ivar ssl: the TLS context the connection uses (None: plain).
     """
 
     def __init__(
@@ -100,12 +102,22 @@ class SessionBase:
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: SSLContext | None = None,
     ) -> None:
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive (or None for no limit), not {timeout!r}")
         self.address = address
         self.ask_explicit = ask_explicit
         self._kind, self._where = parse_address(address)
+        if ssl is not None:
+            if not isinstance(ssl, SSLContext):
+                raise TypeError(f"ssl must be an ssl.SSLContext, not {type(ssl).__name__}")
+            if self._kind == "unix" and ssl.check_hostname:
+                raise ValueError(
+                    f"TLS to {os.fspath(address)}: a Unix socket has no host name to check; "
+                    "set check_hostname = False on the SSLContext"
+                )
+        self.ssl = ssl
         self._text = os.fspath(address)
         self.namespace = namespace
         self.reconnect = reconnect
@@ -228,7 +240,7 @@ class SessionBase:
                 f"(its capabilities: {', '.join(map(str, offered)) or 'none'})"
             )
         if fds:
-            check_fds(self._kind, fds, self._text)
+            check_fds(self._kind, fds, self._text, tls=self.ssl is not None)
 
     def _take_reply(self, ev: Return | ErrorReply) -> None:
         waiter = self._pending.pop(ev.id, None) if type(ev.id) is int else None
@@ -248,7 +260,12 @@ class SessionBase:
                 waiter.set_exception(err)
 
     def _lost_error(self, exc: BaseException | None) -> ConnectionLost:
-        return ConnectionLost(f"connection to {self._text} lost" + (f": {exc}" if exc else ""))
+        why = f": {exc}" if exc else ""
+        if self.ssl is not None and self.greeting is None and not why:
+            # A TLS server that refuses a client certificate closes after its
+            # side of the handshake, often without saying why.
+            why = " before the greeting (does the server require a client certificate?)"
+        return ConnectionLost(f"connection to {self._text} lost{why}")
 
     # --- incoming ---------------------------------------------------------------------
 

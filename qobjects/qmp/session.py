@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
+from ssl import SSLContext
 from typing import Any
 
 from qobjects.errors import ConnectionLost, QMPError
@@ -34,6 +35,7 @@ from qobjects.qmp.proxy import command_by_py, decode_reply, encode_args
 from qobjects.qmp.reconnect import Backoff
 from qobjects.qmp.remote_signals import Remote
 from qobjects.qmp.runstate import Runstate
+from qobjects.qmp.tls import TLSSocket
 from qobjects.qmp.transport import READ_SIZE, open_socket, send_fds
 from qobjects.schema import Schema
 
@@ -121,9 +123,12 @@ class Session(SessionBase):
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: SSLContext | None = None,
     ) -> None:
-        super().__init__(address, namespace, reconnect=reconnect, timeout=timeout, ask_explicit=ask_explicit)
-        self._sock: socket.socket | None = None
+        super().__init__(
+            address, namespace, reconnect=reconnect, timeout=timeout, ask_explicit=ask_explicit, ssl=ssl
+        )
+        self._sock: socket.socket | TLSSocket | None = None
         self._wlock = threading.Lock()
         self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._reader: threading.Thread | None = None
@@ -160,9 +165,9 @@ class Session(SessionBase):
         self._proto = QMPProtocol(Role.CLIENT)
         self._tail = b""
         self.greeting = None
-        self._sock = open_socket(self._kind, self._where, self._text, self.timeout)
+        self._sock = open_socket(self._kind, self._where, self._text, self.timeout, self.ssl)
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        self._pump(lambda: self.greeting is not None, deadline, "the greeting")
+        self._pump(lambda: self.greeting is not None, deadline, "greeting")
         self._drive(self._negotiation())
 
     def _greeted(self, greeting: Greeting) -> None:
@@ -340,6 +345,7 @@ class Session(SessionBase):
                 raise ConnectionLost(f"not connected to {self._text}")
             try:
                 if fds:
+                    assert isinstance(sock, socket.socket)  # check_fds refuses fds over TLS
                     send_fds(sock, fds)
                 sock.sendall(data)
             except OSError as err:
@@ -510,14 +516,17 @@ def connect(
     *,
     namespace: Namespace | None = None,
     timeout: float | None = 10.0,
+    ssl: SSLContext | None = None,
 ) -> Session:
     """Like :func:`~qobjects.qmp.asession.aconnect`, for synchronous code: returns a :class:`Session`.
 
-    :raises ConnectionLost: the server cannot be reached.
+    :raises ConnectionLost: the server cannot be reached, or the TLS handshake failed.
     :raises TimeoutError: no greeting or negotiation within *timeout*.
     :raises ValueError: a malformed address or timeout.
     """
-    session = Session(address, namespace_for(schema, namespace), reconnect=reconnect, timeout=timeout)
+    session = Session(
+        address, namespace_for(schema, namespace), reconnect=reconnect, timeout=timeout, ssl=ssl
+    )
     session._discover = schema is None and namespace is None
     session._start()
     return session

@@ -11,10 +11,12 @@ import array
 import asyncio
 import os
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from qobjects.errors import ConnectionLost, StateError
+from qobjects.qmp.tls import TLSSocket, describe_tls_error
 
 __all__ = ["AsyncLink", "open_socket", "parse_address", "send_fds"]
 
@@ -54,10 +56,14 @@ def parse_address(address: str | os.PathLike[str]) -> tuple[str, Any]:
     return "unix", text
 
 
-def open_socket(kind: str, where: Any, address: str, timeout: float | None) -> socket.socket:
-    """A connected blocking socket (``kind``/``where`` from :func:`parse_address`).
+def open_socket(
+    kind: str, where: Any, address: str, timeout: float | None, context: ssl.SSLContext | None = None
+) -> socket.socket | TLSSocket:
+    """A connected blocking socket (``kind``/``where`` from :func:`parse_address`),
+    over TLS when *context* is given (the handshake done).
 
-    :raises ConnectionLost: the server cannot be reached.
+    :raises ConnectionLost: the server cannot be reached, or the TLS handshake failed.
+    :raises TimeoutError: no connection or TLS handshake within *timeout*.
     """
     try:
         if kind == "unix":
@@ -71,20 +77,31 @@ def open_socket(kind: str, where: Any, address: str, timeout: float | None) -> s
         else:
             sock = socket.create_connection(where, timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except TimeoutError:
+        raise TimeoutError(f"no connection to {address} within {timeout:g} s") from None
     except OSError as err:
         raise ConnectionLost(f"cannot connect to {address}: {err.strerror or err}") from err
     sock.settimeout(None)
-    return sock
+    if context is None:
+        return sock
+    hostname = where[0] if kind == "tcp" else None
+    try:
+        return TLSSocket.handshake(sock, context, hostname, address, timeout)
+    except BaseException:
+        sock.close()
+        raise
 
 
-def check_fds(kind: str, fds: Sequence[int], address: str) -> None:
-    """Refuse fds on a TCP connection, and anything that is not an open fd.
+def check_fds(kind: str, fds: Sequence[int], address: str, *, tls: bool = False) -> None:
+    """Refuse fds on a TCP or TLS connection, and anything that is not an open fd.
 
-    :raises StateError: not a Unix socket.
+    :raises StateError: not a plain Unix socket.
     :raises ValueError: an fd that is not an open file descriptor.
     """
     if kind != "unix":
         raise StateError(f"file descriptors can only be passed over a Unix socket, not to {address}")
+    if tls:
+        raise StateError(f"file descriptors cannot be passed over TLS (to {address})")
     for fd in fds:
         if type(fd) is not int or fd < 0:
             raise ValueError(f"fds: {fd!r} is not a file descriptor")
@@ -154,18 +171,32 @@ async def open_link(
     address: str,
     on_data: Callable[[AsyncLink, bytes], None],
     on_lost: Callable[[AsyncLink, Exception | None], None],
+    context: ssl.SSLContext | None = None,
+    timeout: float | None = None,
 ) -> AsyncLink:
-    """Connect an :class:`AsyncLink`.
+    """Connect an :class:`AsyncLink`, over TLS when *context* is given.
 
-    :raises ConnectionLost: the server cannot be reached.
+    :raises ConnectionLost: the server cannot be reached, or the TLS handshake failed.
+    :raises TimeoutError: no connection or TLS handshake within *timeout*.
     """
     loop = asyncio.get_running_loop()
-    try:
+    tls: dict[str, Any] = {}
+    if context is not None:
+        tls = {"ssl": context}
         if kind == "unix":
-            _, link = await loop.create_unix_connection(lambda: AsyncLink(on_data, on_lost), where)
-        else:
-            host, port = where
-            _, link = await loop.create_connection(lambda: AsyncLink(on_data, on_lost), host, port)
+            tls["server_hostname"] = ""
+    try:
+        async with asyncio.timeout(timeout):
+            if kind == "unix":
+                _, link = await loop.create_unix_connection(lambda: AsyncLink(on_data, on_lost), where, **tls)
+            else:
+                host, port = where
+                _, link = await loop.create_connection(lambda: AsyncLink(on_data, on_lost), host, port, **tls)
+    except TimeoutError:
+        what = "connection or TLS handshake" if context is not None else "connection"
+        raise TimeoutError(f"no {what} to {address} within {timeout:g} s") from None
+    except ssl.SSLError as err:
+        raise ConnectionLost(f"TLS handshake with {address} failed: {describe_tls_error(err)}") from err
     except OSError as err:
         raise ConnectionLost(f"cannot connect to {address}: {err.strerror or err}") from err
     return link

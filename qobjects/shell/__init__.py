@@ -33,6 +33,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from ssl import SSLContext
 from typing import TYPE_CHECKING, Any, TextIO
 
 from qobjects.errors import ConnectionLost, QMPError, QObjectsError
@@ -84,6 +85,7 @@ def run(
     events: bool = False,
     history: str | None = None,
     timeout: float = 10.0,
+    ssl: SSLContext | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
     stdin: TextIO | None = None,
@@ -102,6 +104,7 @@ def run(
             events=events,
             history=history,
             timeout=timeout,
+            ssl=ssl,
             out=out or sys.stdout,
             err=err or sys.stderr,
             stdin=stdin or sys.stdin,
@@ -118,6 +121,7 @@ async def _main(
     events: bool,
     history: str | None,
     timeout: float,
+    ssl: SSLContext | None,
     out: TextIO,
     err: TextIO,
     stdin: TextIO,
@@ -127,10 +131,10 @@ async def _main(
     from qobjects.qmp.client import aconnect
 
     try:
-        session = await aconnect(address, timeout=timeout)
+        session = await aconnect(address, timeout=timeout, ssl=ssl)
         learned, session.namespace = session.namespace, raw_namespace()  # replies as the server sent them
-    except TimeoutError:
-        print(f"qobjects shell: {address}: no QMP greeting within {timeout:g}s", file=err)
+    except TimeoutError as exc:
+        print(f"qobjects shell: {exc}", file=err)
         return 1
     except (QObjectsError, OSError) as exc:
         print(f"qobjects shell: {exc}", file=err)

@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import enum
 import os
+import ssl as _ssl
 from collections.abc import Callable, Sequence
 
 from qobjects.errors import SlotError as _SlotError
@@ -490,6 +491,7 @@ class AsyncSession:
     namespace: _Namespace
     reconnect: bool
     timeout: float | None
+    ssl: _ssl.SSLContext | None
     explicit: bool
     greeting: _Greeting | None
     state_changed: _StateChanged
@@ -502,6 +504,7 @@ class AsyncSession:
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: _ssl.SSLContext | None = None,
     ) -> None: ...
     @property
     def connected(self) -> bool: ...
@@ -679,6 +682,7 @@ class Session:
     namespace: _Namespace
     reconnect: bool
     timeout: float | None
+    ssl: _ssl.SSLContext | None
     explicit: bool
     greeting: _Greeting | None
     state_changed: _StateChanged
@@ -691,6 +695,7 @@ class Session:
         reconnect: bool = False,
         timeout: float | None = 10.0,
         ask_explicit: bool = True,
+        ssl: _ssl.SSLContext | None = None,
     ) -> None: ...
     @property
     def connected(self) -> bool: ...
@@ -863,6 +868,7 @@ async def aconnect(
     *,
     namespace: _Namespace | None = None,
     timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
 ) -> AsyncSession:
     """Connect to a QMP server and negotiate; see :func:`qobjects.qmp.client.aconnect`."""
 
@@ -873,6 +879,7 @@ def connect(
     *,
     namespace: _Namespace | None = None,
     timeout: float | None = 10.0,
+    ssl: _ssl.SSLContext | None = None,
 ) -> Session:
     """Like :func:`aconnect`, for synchronous code; see :func:`qobjects.qmp.client.connect`."""
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from qobjects.demo import DemoBackend, make_demo_server
 from qobjects.qmp.server import Server
@@ -160,3 +162,32 @@ def qemu(tmp_path: Path) -> Iterator[Path]:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+# --- TLS: certificates made by a test CA ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_files(ca: trustme.CA, tmp_path: Path) -> Iterator[dict[str, Path]]:
+    server_cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = {"cert": tmp_path / "server.pem", "key": tmp_path / "server.key", "ca": tmp_path / "ca.pem"}
+    server_cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    for pem in server_cert.cert_chain_pems[1:]:
+        pem.write_to_path(str(files["cert"]), append=True)
+    server_cert.private_key_pem.write_to_path(str(files["key"]))
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    yield files
+
+
+def client_context(ca: trustme.CA, with_cert: bool) -> ssl.SSLContext:
+    """A client's context trusting *ca*, with a client certificate if *with_cert*."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    ca.configure_trust(ctx)
+    if with_cert:
+        ca.issue_cert("client@example.org").configure_cert(ctx)
+    return ctx

@@ -11,13 +11,13 @@ import socket
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
 
 from qobjects.qmp.server import Server
+from tests.qmp.conftest import client_context
 
 
 async def _greeting(reader: asyncio.StreamReader) -> bytes:
@@ -171,31 +171,6 @@ def test_serve_takes_every_limit(tmp_path: Path) -> None:
 # --- TLS ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_files(ca: trustme.CA, tmp_path: Path) -> Iterator[dict[str, Path]]:
-    server_cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = {"cert": tmp_path / "server.pem", "key": tmp_path / "server.key", "ca": tmp_path / "ca.pem"}
-    server_cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    for pem in server_cert.cert_chain_pems[1:]:
-        pem.write_to_path(str(files["cert"]), append=True)
-    server_cert.private_key_pem.write_to_path(str(files["key"]))
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    yield files
-
-
-def _client_context(ca: trustme.CA, with_cert: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    ca.configure_trust(ctx)
-    if with_cert:
-        ca.issue_cert("client@example.org").configure_cert(ctx)
-    return ctx
-
-
 def test_tls_server_with_client_certificates(ca: trustme.CA, caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -207,7 +182,7 @@ def test_tls_server_with_client_certificates(ca: trustme.CA, caplog: pytest.LogC
             # Without a client certificate: refused, and the server goes on.
             with pytest.raises((ssl.SSLError, ConnectionError, asyncio.IncompleteReadError)):
                 reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", port, ssl=_client_context(ca, with_cert=False)
+                    "127.0.0.1", port, ssl=client_context(ca, with_cert=False)
                 )
                 try:
                     await _greeting(reader)
@@ -221,7 +196,7 @@ def test_tls_server_with_client_certificates(ca: trustme.CA, caplog: pytest.LogC
             assert b"QMP" not in await asyncio.wait_for(reader.read(), 5)
             await _close(writer)
             # With one: a normal session.
-            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=_client_context(ca, True))
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_context(ca, True))
             assert b"QMP" in await _greeting(reader)
             writer.write(b'{"execute": "qmp_capabilities", "id": 1}')
             assert await _greeting(reader) == b'{"return":{},"id":1}\r\n'
@@ -244,7 +219,7 @@ def test_serve_with_tls(ca: trustme.CA, tls_files: dict[str, Path]) -> None:
         port = int(line.split(":")[-1].split()[0])
 
         async def main() -> bytes:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=_client_context(ca, True))
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_context(ca, True))
             greeting = await _greeting(reader)
             await _close(writer)
             return greeting
