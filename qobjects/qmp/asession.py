@@ -25,6 +25,7 @@ from qobjects.qmp.proxy import command_by_py, decode_reply, encode_args
 from qobjects.qmp.reconnect import Backoff
 from qobjects.qmp.remote_signals import Remote
 from qobjects.qmp.runstate import Runstate
+from qobjects.qmp.tls import TLS_TRAILER
 from qobjects.qmp.transport import AsyncLink, open_link
 from qobjects.schema import Schema
 
@@ -208,6 +209,8 @@ class AsyncSession(SessionBase):
                 await asyncio.sleep(0.001)  # the fds must not land inside an earlier message
             link.send_fds(fds)
         transport.write(data)
+        if link.tls:
+            transport.write(TLS_TRAILER)
         if timeout is _DEFAULT:
             timeout = self.timeout
         if timeout is None:

@@ -8,6 +8,7 @@ socket is read and written without a lock, and only the (short) encryption
 and decryption steps take :attr:`TLSSocket._ssl_lock`. Encrypted bytes leave
 in the order the SSL object produced them: whoever takes them out of the
 outgoing buffer sends them while holding :attr:`TLSSocket._send_lock`.
+Each message is followed by :data:`TLS_TRAILER` in a record of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import Final
 
 from qobjects.errors import ConnectionLost
 
@@ -23,6 +25,13 @@ __all__ = ["TLSSocket", "describe_tls_error"]
 
 #: Encrypted bytes asked of the kernel per read.
 _RAW_READ = 1 << 16
+
+#: Sent as a TLS record of its own after every message. QEMU's monitor (7.2
+#: at least, and qemu.qmp hangs on it the same way) leaves the last record it
+#: received unread until more bytes arrive on the socket, so a command alone
+#: is never answered. Whitespace between JSON values means nothing, so what
+#: waits there is harmless.
+TLS_TRAILER: Final = b" "
 
 
 def describe_tls_error(err: OSError) -> str:
@@ -141,6 +150,7 @@ class TLSSocket:
                 view, done = memoryview(data), 0
                 while done < len(view):  # one record per write, at most
                     done += self._obj.write(view[done:])
+                self._obj.write(TLS_TRAILER)
                 out = self._out.read()
             self.sock.sendall(out)
 

@@ -131,6 +131,8 @@ class AsyncLink(asyncio.Protocol):
         self.on_data = on_data
         self.on_lost = on_lost
         self.transport: asyncio.Transport | None = None
+        #: Speaking TLS: each message is followed by :data:`~qobjects.qmp.tls.TLS_TRAILER`.
+        self.tls = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -199,4 +201,5 @@ async def open_link(
         raise ConnectionLost(f"TLS handshake with {address} failed: {describe_tls_error(err)}") from err
     except OSError as err:
         raise ConnectionLost(f"cannot connect to {address}: {err.strerror or err}") from err
+    link.tls = context is not None
     return link

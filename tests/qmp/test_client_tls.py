@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import trustme
 
 import qobjects
 from qobjects import ConnectionLost, StateError
-from tests.qmp.conftest import client_context
+from tests.qmp.conftest import QEMU, client_context
 
 _plain_connect: Any = qobjects.connect  # the tests' server speaks the default schema
 _plain_aconnect: Any = qobjects.aconnect
@@ -237,3 +239,77 @@ def test_shell_refuses_bad_tls_options(args: list[str], status: int, text: str) 
     )  # fmt: skip
     assert done.returncode == status, done.stderr
     assert text in done.stderr and "Traceback" not in done.stderr
+
+
+# --- real QEMU, its monitor behind tls-creds -------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def qemu_tls(ca: trustme.CA, tmp_path: Path) -> Iterator[int]:
+    """QEMU with two CD drives and its QMP monitor on TCP with TLS; yields the port."""
+    if shutil.which(QEMU) is None:
+        pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-x86; .ci/run installs it)")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    cert = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(creds / "ca-cert.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(creds / "server-cert.pem"))
+    cert.private_key_pem.write_to_path(str(creds / "server-key.pem"))
+    for _ in range(5):  # another process may take the port first
+        port = _free_port()
+        proc = subprocess.Popen(
+            [
+                QEMU, "-machine", "pc,accel=tcg", "-nodefaults", "-display", "none", "-S",
+                "-object", f"tls-creds-x509,id=tls0,dir={creds},endpoint=server,verify-peer=off",
+                "-chardev", f"socket,id=mon,host=127.0.0.1,port={port},server=on,wait=off,tls-creds=tls0",
+                "-mon", "chardev=mon,mode=control",
+                "-drive", "if=none,id=cd0,media=cdrom", "-device", "ide-cd,drive=cd0,id=cdrom0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        if proc.poll() is None:
+            break
+    else:
+        raise AssertionError(f"{QEMU} did not start: {proc.communicate()[1]!r}")
+    try:
+        yield port
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_real_qemu_over_tls(ca: trustme.CA, qemu_tls: int) -> None:
+    address = f"tcp:127.0.0.1:{qemu_tls}"
+    with _plain_connect(address, ssl=client_context(ca, False)) as s:
+        assert not s.explicit and s.greeting.version["qemu"]["major"] >= 7
+        assert s.query_status().status == "prelaunch"
+        (cd,) = [info.device for info in s.query_block()]
+        moved = threading.Event()
+        cd.tray_moved.connect(lambda owner, tray_open: moved.set())
+        s.flush()
+        for _ in range(50):  # each command answered at once, not after the next one
+            assert s.query_status().running is False
+        s.execute("blockdev-open-tray", id="cdrom0")
+        assert moved.wait(5)
+
+    async def main() -> str:
+        async with await _plain_aconnect(address, ssl=client_context(ca, False), timeout=5) as a:
+            statuses = await asyncio.gather(*(a.query_status() for _ in range(20)))
+            assert {st.status for st in statuses} == {"prelaunch"}
+            return str((await a.query_version()).qemu.major)
+
+    assert int(asyncio.run(main())) >= 7
