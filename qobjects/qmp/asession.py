@@ -152,12 +152,12 @@ class AsyncSession(SessionBase):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reconnector
         link, self._link = self._link, None
-        if link is not None and link.transport is not None:
-            link.transport.close()
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
         self._fail_pending(ConnectionLost(f"the session to {self._text} is closed"))
+        if link is not None:
+            await link.shut()
         self._release()
         if was is not Runstate.IDLE:
             self._notify("closed")

@@ -120,6 +120,10 @@ def send_fds(sock: socket.socket, fds: Sequence[int]) -> None:
     sock.sendmsg([b" "], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
 
 
+#: Seconds :meth:`AsyncLink.shut` waits for a TLS peer's close_notify before cutting the socket.
+CLOSE_GRACE = 1.0
+
+
 class AsyncLink(asyncio.Protocol):
     """One asyncio connection; hands data and loss to its session's callbacks."""
 
@@ -131,18 +135,41 @@ class AsyncLink(asyncio.Protocol):
         self.on_data = on_data
         self.on_lost = on_lost
         self.transport: asyncio.Transport | None = None
+        self._gone: asyncio.Future[None] | None = None
         #: Speaking TLS: each message is followed by :data:`~qobjects.qmp.tls.TLS_TRAILER`.
         self.tls = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self._gone = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
         self.on_data(self, data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        gone = self._gone
+        if gone is not None and not gone.done():
+            gone.set_result(None)
         self.on_lost(self, exc)
+
+    async def shut(self, grace: float = CLOSE_GRACE) -> None:
+        """Close the connection and wait until its socket is closed.
+
+        A TLS connection first sends its close_notify and waits for the
+        peer's; after *grace* seconds without it, the socket is cut.
+        """
+        transport, gone = self.transport, self._gone
+        if transport is None or gone is None:
+            return
+        transport.close()
+        if gone.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(gone), grace)
+        except TimeoutError:
+            transport.abort()
+            await asyncio.sleep(0)  # abort() reports connection_lost on the next iteration
 
     def send_fds(self, fds: Sequence[int]) -> None:
         """Send *fds* ahead of the next write (the write buffer must be empty).

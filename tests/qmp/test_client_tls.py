@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -117,6 +118,29 @@ def test_async_session_over_tls(ca: trustme.CA, tls_server: int) -> None:
             return seen
 
     assert asyncio.run(main()) == [True]
+
+
+def _open_sockets() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own descriptor
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc/self/fd (Linux)")
+def test_closing_an_async_tls_session_closes_its_socket(ca: trustme.CA, tls_server: int) -> None:
+    # TLS says goodbye (close_notify) before the socket closes: close() waits
+    # for that, so that nothing is left open when the caller's loop ends.
+    async def main() -> tuple[int, int]:
+        before = _open_sockets()
+        s = await _plain_aconnect(f"tcp:127.0.0.1:{tls_server}", ssl=client_context(ca, True))
+        await s.query_block()
+        during = _open_sockets()
+        await s.close()
+        return during - before, _open_sockets() - before
+
+    assert asyncio.run(main()) == (1, 0)
 
 
 def test_the_server_certificate_must_be_trusted(tls_server: int) -> None:
