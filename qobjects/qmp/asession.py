@@ -175,6 +175,11 @@ class AsyncSession(SessionBase):
 
         :raises TimeoutError: no reply within *timeout* (the session's by default).
         """
+        link, cid, data, what = self._prepare(request)
+        return await self._send(link, cid, data, what, timeout, fds)
+
+    def _prepare(self, request: Request) -> tuple[AsyncLink, int, bytes, str]:
+        """*request* with its id set, encoded; with the link and what to call it in errors."""
         link = self._link
         if link is None or not link.ready:
             raise ConnectionLost(f"not connected to {self._text}")
@@ -192,42 +197,62 @@ class AsyncSession(SessionBase):
             assert isinstance(request, Disconnect)
             what = "disconnect"
             request = Disconnect(request.connection, request.owner, cid, True)
-        data = self._proto.send(request)
-        return await self._send(link, cid, data, what, timeout, fds)
+        return link, cid, self._proto.send(request), what
+
+    def _post(self, request: Request) -> Coroutine[Any, Any, Any]:
+        """Send *request* now (ahead of anything sent later); the wait for its reply.
+
+        A failure to send is raised by the returned coroutine.
+        """
+        try:
+            link, cid, data, what = self._prepare(request)
+            fut = self._transmit(link, cid, data, what, _DEFAULT)
+        except Exception as err:
+            return _raise(err)
+        return self._reply(cid, fut)
 
     async def _send(
         self, link: AsyncLink, cid: int, data: bytes, what: str, timeout: float | None, fds: Sequence[int]
     ) -> Any:
+        if fds:
+            transport = link.transport
+            assert transport is not None
+            while transport.get_write_buffer_size():
+                await asyncio.sleep(0.001)  # the fds must not land inside an earlier message
+            link.send_fds(fds)
+        return await self._reply(cid, self._transmit(link, cid, data, what, timeout))
+
+    def _transmit(
+        self, link: AsyncLink, cid: int, data: bytes, what: str, timeout: float | None
+    ) -> asyncio.Future[Any]:
+        """Write *data*; the future of its reply, failed by the watchdog after *timeout*."""
         loop = self.loop
         assert loop is not None
         fut = loop.create_future()
         self._pending[cid] = fut
         transport = link.transport
         assert transport is not None
-        if fds:
-            while transport.get_write_buffer_size():
-                await asyncio.sleep(0.001)  # the fds must not land inside an earlier message
-            link.send_fds(fds)
         transport.write(data)
         if link.tls:
             transport.write(TLS_TRAILER)
         if timeout is _DEFAULT:
             timeout = self.timeout
-        if timeout is None:
-            return await fut
-        # One watchdog timer for every pending call, not one timer per call.
-        deadlines = self._deadlines
-        deadline = loop.time() + timeout
-        deadlines[cid] = (deadline, fut, what, timeout)
-        watchdog = self._watchdog
-        if watchdog is None or deadline < watchdog.when():
-            if watchdog is not None:
-                watchdog.cancel()
-            self._watchdog = loop.call_at(deadline, self._watch)
+        if timeout is not None:
+            # One watchdog timer for every pending call, not one timer per call.
+            deadline = loop.time() + timeout
+            self._deadlines[cid] = (deadline, fut, what, timeout)
+            watchdog = self._watchdog
+            if watchdog is None or deadline < watchdog.when():
+                if watchdog is not None:
+                    watchdog.cancel()
+                self._watchdog = loop.call_at(deadline, self._watch)
+        return fut
+
+    async def _reply(self, cid: int, fut: asyncio.Future[Any]) -> Any:
         try:
             return await fut
         finally:
-            deadlines.pop(cid, None)
+            self._deadlines.pop(cid, None)
 
     def _watch(self) -> None:
         """Fail the calls past their deadline; wake again at the next one."""
@@ -344,22 +369,25 @@ class AsyncSession(SessionBase):
 
     # --- remote signals -------------------------------------------------------------
 
-    def _remote_connect(self, rem: Remote) -> None:
-        self._spawn(self._connect_remote(rem))
+    # Each request is written when it is made, so that a command sent after
+    # ``connect()`` reaches the server after the connection it may rely on.
 
-    async def _connect_remote(self, rem: Remote) -> None:
+    def _remote_connect(self, rem: Remote) -> None:
+        self._spawn(self._connect_remote(rem, self._post(self._connect_request(rem))))
+
+    async def _connect_remote(self, rem: Remote, reply: Coroutine[Any, Any, Any]) -> None:
         try:
-            sid = await self._call(self._connect_request(rem))
+            sid = await reply
         except BaseException:
             self._connect_failed(rem)
             raise
         self._connected(rem, sid)
 
     def _remote_disconnect(self, request: Disconnect) -> None:
-        self._spawn(self._call(request))
+        self._spawn(self._post(request))
 
     def _fire(self, request: Request, what: str) -> None:
-        self._spawn(self._call(request))
+        self._spawn(self._post(request))
 
     def _collected(self, token: int) -> None:
         loop = self.loop
@@ -386,6 +414,10 @@ class AsyncSession(SessionBase):
         tasks = [t for t in self._tasks if not t.done()]
         if tasks:
             await asyncio.gather(*tasks)
+
+
+async def _raise(err: Exception) -> Any:
+    raise err
 
 
 async def aconnect(

@@ -354,6 +354,22 @@ def test_class_level_connect_to_a_signal_without_event_is_refused(
     cls.wobble.disconnect(conn)
 
 
+def test_a_command_after_connect_is_not_ahead_of_it(sock_path: Path) -> None:
+    # No flush() between connect() and the command: the connect is written
+    # when it is made, so the server has the connection before the command
+    # that emits.
+    async def main() -> list[bool]:
+        async with demo_server(sock_path) as (server, _):
+            async with await aconnect(sock_path) as s:
+                cd = s.get(Blockdev, "ide1-cd0")
+                seen: list[bool] = []
+                cd.tray_moved.connect(lambda owner, tray_open: seen.append(tray_open))
+                await s.blockdev_open_tray(device=cd)
+                return seen
+
+    assert asyncio.run(main()) == [True]
+
+
 # --- lifecycle leaks ---------------------------------------------------------------
 
 
