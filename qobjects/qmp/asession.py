@@ -460,7 +460,7 @@ async def aconnect(
             link.transport.abort()
         raise
     session._set_state(Runstate.RUNNING)
-    compat.register(session._events)
+    compat.register(session._events, stacklevel=2)
     session._notify("connected")
     return session
 

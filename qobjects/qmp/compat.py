@@ -12,13 +12,15 @@ that mapping twice:
 
 A class-level connect to a signal that has no event, while a session of
 its namespace is open, cannot hear remote owners: it is refused
-(:func:`check_class_connect`).
+(:func:`check_class_connect`); one made before such a session opens is
+named in a warning when it opens (:func:`register`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -135,10 +137,27 @@ class EventSignals:
                         self._report(err)
 
 
-def register(session: EventSignals) -> None:
+def register(session: EventSignals, stacklevel: int) -> None:
+    """Count *session* as open; warn of class-level slots it cannot serve.
+
+    A class-level connect made before any session was open could not be
+    refused: when a session opens whose namespace has that signal without an
+    event, a :class:`RuntimeWarning` names it (*stacklevel* points the warning
+    at the caller of ``connect``).
+    """
     with _open_lock:
         _open.add(session)
         _install()
+    for cls in session.namespace.handles.values():
+        for signal in cls._signals.values():
+            if signal._conns and not session.mapped(signal):
+                warnings.warn(
+                    f"{len(signal._conns)} class-level slot(s) on {signal.describe()} cannot hear "
+                    f"the owners of this session: the signal has no QMP event; connect to each "
+                    f"owner instead (owner.{signal.attr}.connect(slot))",
+                    RuntimeWarning,
+                    stacklevel=stacklevel + 1,
+                )
 
 
 def unregister(session: EventSignals) -> None:

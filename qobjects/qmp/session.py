@@ -152,7 +152,7 @@ class Session(SessionBase):
                 sock.close()
             raise
         self._set_state(Runstate.RUNNING)
-        compat.register(self._events)
+        compat.register(self._events, stacklevel=3)
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="qobjects-dispatch", daemon=True)
         self._dispatcher.start()
         self._reader = threading.Thread(target=self._read_loop, name="qobjects-reader", daemon=True)

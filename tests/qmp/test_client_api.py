@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+import warnings
 import weakref
 from pathlib import Path
 from typing import Any
@@ -351,7 +352,24 @@ def test_class_level_connect_to_a_signal_without_event_is_refused(
             cls.wobble.connect(lambda owner: None)
         assert cls.wobble.connections == ()
     conn = cls.wobble.connect(lambda owner: None)  # no session open: local mode
-    cls.wobble.disconnect(conn)
+    try:
+        # It cannot be refused now; the session that cannot serve it names it.
+        unheard = r"1 class-level slot\(s\) on signal Blockdev\.WOBBLE cannot hear"
+        with pytest.warns(RuntimeWarning, match=unheard) as seen:
+            connect(server_thread.path, namespace=ns).close()
+        assert seen[0].filename == __file__  # pointed at the caller of connect()
+
+        async def main() -> None:
+            with pytest.warns(RuntimeWarning, match=r"Blockdev\.WOBBLE") as seen:
+                await (await aconnect(server_thread.path, namespace=ns)).close()
+            assert seen[0].filename == __file__
+
+        asyncio.run(main())
+    finally:
+        cls.wobble.disconnect(conn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        connect(server_thread.path, namespace=ns).close()  # nothing left to warn of
 
 
 def test_a_command_after_connect_is_not_ahead_of_it(sock_path: Path) -> None:
