@@ -49,7 +49,12 @@ unit-%: .venv-%/.installed FORCE
 	@echo "== tests on Python $*"
 	.venv-$*/bin/python -m pytest -p no:cacheprovider
 
-unit: $(addprefix unit-,$(PYTHONS))
+# The suite again with the generated functions as plain closures (qobjects/codegen.py).
+unit-nocompile: .venv-$(lastword $(PYTHONS))/.installed FORCE
+	@echo "== tests on Python $(lastword $(PYTHONS)), QOBJECTS_NO_COMPILE=1"
+	QOBJECTS_NO_COMPILE=1 .venv-$(lastword $(PYTHONS))/bin/python -m pytest -p no:cacheprovider
+
+unit: $(addprefix unit-,$(PYTHONS)) unit-nocompile
 
 test: lint typecheck docs unit
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,6 @@ __all__ = [
     "NullCodec",
     "NumberCodec",
     "StrCodec",
-    "compile_members",
     "py_name",
     "type_name",
 ]
@@ -356,105 +355,3 @@ def _unknown_detail(specs: Sequence[MemberSpec]) -> str:
     if not specs:
         return "no members are accepted"
     return "unknown member; valid members: " + ", ".join(s.name for s in specs)
-
-
-# --- compiled member checks -------------------------------------------------
-#
-# compile_members() returns Python source for the body of a function whose
-# keyword-only parameters are the members (defaulting to MISSING) plus
-# **_extra; after the body runs, every member variable holds its checked value
-# (None for an absent optional). Fast path: an exact class match, else the
-# member's slow checker, which also reports missing members.
-
-
-def _slow_checker(spec: MemberSpec, where: str) -> Callable[[object], Any]:
-    codec, name, optional = spec.codec, spec.name, spec.optional
-
-    def slow(value: object) -> Any:
-        if value is MISSING:
-            if optional:
-                return None
-            raise MissingMember(where, name, f"required member of type {codec.name} missing")
-        if value is None and optional:
-            return None
-        return codec.check(value, where, name)
-
-    return slow
-
-
-def raise_unknown(specs: Sequence[MemberSpec], where: str, extra: Mapping[str, object]) -> None:
-    """Python keywords that name no member: list the keywords that do.
-
-    A QAPI spelling given as a keyword (``**{"tray-open": True}``) is pointed
-    at its Python name.
-    """
-    name = next(iter(extra))
-    if not specs:
-        raise UnknownMember(where, name, "no members are accepted")
-    detail = "unknown member; valid members: " + ", ".join(s.py for s in specs)
-    same = next((s for s in specs if s.name == name and s.py != name), None)
-    if same is not None:
-        detail = f"unknown member; in Python '{name}' is spelt '{same.py}'"
-    raise UnknownMember(where, name, detail)
-
-
-def compile_members(
-    specs: Sequence[MemberSpec], where: str, namespace: dict[str, Any], indent: str = "    "
-) -> list[str]:
-    """Source lines that check the member variables in place (see above).
-
-    Names the lines need are added to *namespace*.
-    """
-    lines = [f"{indent}if _extra: _raise_unknown(_specs, {where!r}, _extra)"]
-    namespace["_raise_unknown"] = raise_unknown
-    namespace["_specs"] = tuple(specs)
-    for i, spec in enumerate(specs):
-        v = spec.py
-        slow = f"_slow{i}"
-        namespace[slow] = _slow_checker(spec, where)
-        codec = spec.codec
-        guard = f"{v}.__class__ is not {{cls}}"
-        if spec.optional:
-            guard = f"{v} is not None and " + guard
-        if isinstance(codec, EnumCodec):
-            # Members and their plain strings hash and compare alike (str's
-            # own __hash__/__eq__), so one subscript of an exact dict (the
-            # interpreter's fast path) maps either to the member; misses and
-            # unhashable values go to the slow check.
-            namespace[f"_map{i}"] = dict(codec.by_value)
-            ind = indent
-            if spec.optional:
-                lines.append(f"{indent}if {v} is not None:")
-                ind = indent + "    "
-            lines.append(f"{ind}try: {v} = _map{i}[{v}]")
-            lines.append(f"{ind}except (KeyError, TypeError): {v} = {slow}({v})")
-        elif codec.fast_class is not None:
-            namespace[f"_cls{i}"] = codec.fast_class
-            lines.append(f"{indent}if {guard.format(cls=f'_cls{i}')}: {v} = {slow}({v})")
-        elif isinstance(codec, IntCodec):
-            cond = f"{v}.__class__ is not int or not ({codec.lo} <= {v} <= {codec.hi})"
-            if spec.optional:
-                cond = f"{v} is not None and ({cond})"
-            lines.append(f"{indent}if {cond}: {v} = {slow}({v})")
-        else:
-            lines.append(f"{indent}{v} = {slow}({v})")
-    return lines
-
-
-def member_params(specs: Sequence[MemberSpec]) -> str:
-    """The keyword-only parameter list for compiled member functions."""
-    if not specs:
-        return "**_extra"
-    params = "".join(f"{s.py}=_MISSING, " for s in specs)
-    return f"*, {params}**_extra"
-
-
-def compile_function(
-    name: str, params: str, body: list[str], namespace: dict[str, Any]
-) -> Callable[..., Any]:
-    """Define one function from source lines, in memory (as dataclasses does)."""
-    namespace.setdefault("_MISSING", MISSING)
-    src = f"def {name}({params}):\n" + "\n".join(body or ["    pass"]) + "\n"
-    exec(compile(src, f"<qobjects {name}>", "exec"), namespace)
-    fn: Callable[..., Any] = namespace[name]
-    return fn

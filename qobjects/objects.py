@@ -52,14 +52,12 @@ from qobjects.codecs import (
     NullCodec,
     NumberCodec,
     StrCodec,
-    compile_function,
-    compile_members,
     decode_members,
     encode_members,
-    member_params,
     py_name,
     type_name,
 )
+from qobjects.codegen import checker, initializer
 from qobjects.errors import InvalidHandleValue, WrongType
 from qobjects.signals import Signal
 
@@ -773,11 +771,7 @@ class _Builder:
             self._fill_union(ent, new, specs)
 
     def _install_init(self, cls: type[Struct], specs: tuple[MemberSpec, ...], where: str) -> None:
-        ns: dict[str, Any] = {"_setattr": object.__setattr__}
-        body = compile_members(specs, where, ns)
-        body += [f"    _setattr(_q_self, {s.py!r}, {s.py})" for s in specs]
-        init = compile_function("__init__", "_q_self, " + member_params(specs), body, ns)
-        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        init = initializer(specs, where, f"{cls.__qualname__}.__init__")
         setattr(cls, "__init__", init)  # noqa: B010 (mypy forbids assigning methods)
         cls._specs = specs
 
@@ -878,7 +872,4 @@ def _handle_arg(spec: MemberSpec) -> MemberSpec:
 
 
 def _checker(specs: tuple[MemberSpec, ...], where: str) -> Callable[..., dict[str, Any]]:
-    ns: dict[str, Any] = {}
-    as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
-    body = [*compile_members(specs, where, ns), f"    return {as_dict}"]
-    return compile_function("check", member_params(specs), body, ns)
+    return checker(specs, where, f"<check of {where}>")

@@ -33,12 +33,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import blinker
 
-from qobjects.codecs import (
-    MemberSpec,
-    compile_function,
-    compile_members,
-    member_params,
-)
+from qobjects.codecs import MemberSpec
+from qobjects.codegen import Update, checker, emitter
 from qobjects.errors import NotConnected, StateError
 from qobjects.signals_base import Loop, SignalBase
 from qobjects.signals_hold import DepthGuard
@@ -79,7 +75,7 @@ class BoundSignal(SignalBase):
         :raises SignalRecursionError: slots re-emit the signal without end.
     """
 
-    __slots__ = ("__weakref__", "_plan", "emit", "owner", "signal")
+    __slots__ = ("__weakref__", "_update", "emit", "owner", "signal")
 
     emit: Callable[..., None]
 
@@ -87,15 +83,11 @@ class BoundSignal(SignalBase):
         super().__init__()
         self.signal = signal
         self.owner = owner
+        self._update: Update | None = None
         if owner._session is not None:
             self.emit = self._remote_emit
-            self._plan: tuple[Any, Any] | None = None
         else:
-            self.emit = emit = signal._factory(owner)
-            # The cells emit reads: the slot to call directly when there is
-            # exactly one plain target, and every target in order.
-            cells = dict(zip(emit.__code__.co_freevars, emit.__closure__ or (), strict=False))
-            self._plan = (cells["_q_s0"], cells["_q_targets"])
+            self.emit, self._update = signal._make_emit(owner)
             self._rebuild()
 
     def __repr__(self) -> str:
@@ -133,13 +125,9 @@ class BoundSignal(SignalBase):
             if sig._max_depth is not None and targets:
                 name = f"{sig.owner_name}.{sig.attr}.max_depth"
                 targets = (DepthGuard(sig, sig._max_depth, name, targets),)
-        if self._plan is None:  # remote: the server emits
+        if self._update is None:  # remote: the server emits
             return
-        s0_cell, targets_cell = self._plan
-        # Targets before the shortcut: an emit that sees the new shortcut
-        # also sees the new targets.
-        targets_cell.cell_contents = targets
-        s0_cell.cell_contents = targets[0]._slot if len(targets) == 1 and targets[0]._fast else None
+        self._update(targets, targets[0]._slot if len(targets) == 1 and targets[0]._fast else None)
 
     def _mark_held(self) -> None:
         """Tell this owner's connections whether a pause holds them (for pushed deliveries)."""
@@ -327,53 +315,14 @@ class Signal(SignalBase):
         return bound
 
     def _compile(self) -> None:
-        """Compile the emit factory and the data checker for these members."""
+        """Generate the emit maker and the data checker for these members."""
         where = self.describe()
-        specs = self.specs
-        # _q_signal also marks this signal's emit frames for the recursion guard.
-        ns: dict[str, Any] = {
-            "_raise_slot_error": raise_slot_error,
-            "_raise_if_recursion": raise_if_recursion,
-            "_q_signal": self,
-        }
-        checks = compile_members(specs, where, ns, indent="        ")
-        params = member_params(specs)
-        kw = ", ".join(f"{s.py}={s.py}" for s in specs)
-        as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
-        call = f"_q_owner, {kw}" if kw else "_q_owner"
-        # One emit per bound signal, made once. Its delivery plan lives in two
-        # closure cells that BoundSignal._rebuild rewrites in place, so a saved
-        # `emit` never goes stale and reading the plan costs no attribute
-        # look-up. Local names start with _q_, which no QAPI name can.
-        body = [
-            "    _q_s0 = None",
-            "    _q_targets = ()",
-            f"    def emit({params}):",
-            *checks,
-            "        if _q_s0 is not None:",
-            "            try:",
-            f"                _q_s0({call})",
-            "            except Exception as _q_e:",
-            "                _raise_slot_error([(_q_targets[0], _q_e)])",
-            "            return",
-            "        _q_failures = None",
-            "        for _q_c in _q_targets:",
-            "            try:",
-            f"                if _q_c._fast: _q_c._slot({call})",
-            f"                else: _q_c._deliver(_q_owner, {as_dict})",
-            "            except Exception as _q_e:",
-            "                if isinstance(_q_e, RecursionError): _raise_if_recursion(_q_e)",
-            "                if _q_failures is None: _q_failures = []",
-            "                _q_failures.append((_q_c, _q_e))",
-            "        if _q_failures: _raise_slot_error(_q_failures)",
-            "    return emit",
-        ]
-        self._factory: Callable[..., Callable[..., None]] = compile_function(
-            "factory", "_q_owner", body, ns
+        qualname = f"{self.owner_name}.{self.attr}"
+        # _q_signal (a global of each generated emit) marks its frames for the recursion guard.
+        self._make_emit = emitter(
+            self.specs, where, f"{qualname}.emit", self, raise_slot_error, raise_if_recursion
         )
-        ns2: dict[str, Any] = {}
-        check_body = [*compile_members(specs, where, ns2), f"    return {as_dict}"]
-        self._check: Callable[..., dict[str, Any]] = compile_function("check", params, check_body, ns2)
+        self._check: Callable[..., dict[str, Any]] = checker(self.specs, where, f"{qualname}.check")
 
     @property
     def max_depth(self) -> int | None:

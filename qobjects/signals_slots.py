@@ -539,7 +539,7 @@ def raise_if_recursion(exc: RecursionError) -> None:
 
     Only called on the error path, so the guard costs emit nothing: the
     stack is read for emit frames (each signal's generated ``emit`` has its
-    :class:`Signal` as the global ``_q_signal``). It is ours when one
+    :class:`Signal` as ``_q_signal``, see :func:`qobjects.codegen.emitter`). It is ours when one
     signal's emits are nested and emits make up a good part of all the
     frames (the stack above and the traceback below); a deep recursion of
     a slot's own, under an emit or two, is left alone.
@@ -554,7 +554,10 @@ def raise_if_recursion(exc: RecursionError) -> None:
     while frame is not None:
         frames += 1
         if frame.f_code.co_name == "emit":
+            # A compiled emit has its signal as a global, an interpreted one as a local.
             sig = frame.f_globals.get("_q_signal")
+            if sig is None:
+                sig = frame.f_locals.get("_q_signal")
             if sig is not None:
                 counts.setdefault(id(sig), [sig, 0])[1] += 1
         frame = frame.f_back

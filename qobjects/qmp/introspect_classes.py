@@ -22,11 +22,9 @@ from qobjects.codecs import (
     NullCodec,
     NumberCodec,
     StrCodec,
-    compile_function,
-    compile_members,
-    member_params,
     py_name,
 )
+from qobjects.codegen import checker, initializer
 from qobjects.errors import SchemaError, WrongType
 from qobjects.objects import Struct, UnionBase
 
@@ -268,12 +266,7 @@ def compile_init(cls: type[Struct]) -> Any:
     """The checking ``__init__`` of *cls*, compiled on its first construction."""
     init = cls.__dict__.get("_compiled_init")
     if init is None:
-        ns: dict[str, Any] = {"_setattr": object.__setattr__}
-        specs = cls._specs
-        body = compile_members(specs, cls._where, ns)
-        body += [f"    _setattr(_q_self, {s.py!r}, {s.py})" for s in specs]
-        init = compile_function("__init__", "_q_self, " + member_params(specs), body, ns)
-        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        init = initializer(cls._specs, cls._where, f"{cls.__qualname__}.__init__")
         cls._compiled_init = init  # type: ignore[attr-defined]
     return init
 
@@ -291,10 +284,6 @@ class Checker:
     def __call__(self, **kwargs: Any) -> dict[str, Any]:
         fn = self._fn
         if fn is None:
-            ns: dict[str, Any] = {}
-            specs = self._specs
-            as_dict = "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
-            body = [*compile_members(specs, self._where, ns), f"    return {as_dict}"]
-            fn = self._fn = compile_function("check", member_params(specs), body, ns)
+            fn = self._fn = checker(self._specs, self._where, f"<check of {self._where}>")
         result: dict[str, Any] = fn(**kwargs)
         return result
