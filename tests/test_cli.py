@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -106,15 +107,46 @@ def test_bad_schema_is_one_line(tmp_path: Path) -> None:
 def test_check_does_not_import_the_network_stack(tmp_path: Path) -> None:
     schema = tmp_path / "s.json"
     schema.write_text("{ 'handle': 'Blockdev', 'data': 'str' }\n")
+    heavy = ("asyncio", "qobjects.objects", *(f"qobjects.cli.{name}" for name in NETWORKED))
     code = (
         "import sys; from qobjects.cli import main; status = main(['check', sys.argv[1]]); "
-        "heavy = [m for m in ('asyncio', 'qobjects.objects', 'qobjects.cli_net') if m in sys.modules]; "
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]; "
         "print(status, heavy)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(schema)], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "0 []"
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules *path* imports, anywhere in it (``from qobjects.cli import x``: ``qobjects.cli.x``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and node.module is not None, f"{path.name}: a relative import"
+            if node.module == "qobjects.cli":
+                found |= {f"qobjects.cli.{alias.name}" for alias in node.names}
+            else:
+                found.add(node.module)
+    return found
+
+
+def test_cli_modules_import_one_way() -> None:
+    """``qobjects.cli`` -> one module per subcommand -> ``qobjects.cli._common``, in plain imports."""
+    package = Path(__file__).resolve().parent.parent / "qobjects" / "cli"
+    modules = {path.stem: path for path in package.glob("*.py")}
+    assert set(modules) == {*COMMANDS, "__init__", "__main__", "_common"}
+    for stem, path in modules.items():
+        imported = _imports(path)
+        assert "importlib" not in imported, path.name
+        own = {name for name in imported if name.startswith("qobjects.cli")}
+        if stem == "_common":
+            assert own == set(), f"_common imports {own}"
+        elif stem in COMMANDS:
+            assert own <= {"qobjects.cli._common"}, f"{path.name} imports {own}"
 
 
 def test_shell_bad_address_exits_2() -> None:
