@@ -132,7 +132,8 @@ KWARGS = st.dictionaries(st.sampled_from(["sector", "note", "op", "bogus", "tray
 def where_specs(tmp_path_factory: pytest.TempPathFactory) -> tuple[MemberSpec, ...]:
     path = tmp_path_factory.mktemp("schema") / "s.json"
     path.write_text(SCHEMA)
-    specs: tuple[MemberSpec, ...] = qobjects.build(path).types["Where"]._specs
+    where: Any = qobjects.build(path).types["Where"]
+    specs: tuple[MemberSpec, ...] = where._specs
     return specs
 
 
