@@ -190,3 +190,10 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     (outside / "s.json").write_text("{ 'include': '../ok.json' }\n")
     with pytest.raises(SystemExit, match="outside the directory"):
         main(["generate", str(outside / "s.json"), "-o", str(tmp_path / "o")])
+    with pytest.raises(SystemExit, match=r"give SCHEMA or --from ADDRESS \(one of them\)"):
+        main(["generate", "-o", str(tmp_path / "o")])
+    with pytest.raises(SystemExit, match=r"give SCHEMA or --from ADDRESS"):
+        main(["generate", str(tmp_path / "ok.json"), "--from", "unix:/nowhere", "-o", str(tmp_path / "o")])
+    assert main(["generate", "--from", f"unix:{tmp_path / 'nowhere.sock'}", "-o", str(tmp_path / "o")]) == 1
+    assert "cannot connect to unix:" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing written

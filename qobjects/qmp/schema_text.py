@@ -138,11 +138,15 @@ class _Writer:
         return [{"pragma": pragma}, *self.exprs]
 
 
+def server_schema_text(ns: ServerNamespace) -> str:
+    """The server's schema with the overlay, as schema source text."""
+    return "\n".join(_text(e) for e in _Writer(ns).run()) + "\n"
+
+
 def server_schema(ns: ServerNamespace, source: str = "<query-qmp-schema>") -> Schema:
     """The server's schema with the overlay, as a checked Schema.
 
     :raises SchemaError: the text does not check (a bug: the server's schema
         passed QEMU's own checks).
     """
-    text = "\n".join(_text(e) for e in _Writer(ns).run()) + "\n"
-    return parse_schema(text, source)
+    return parse_schema(server_schema_text(ns), source)

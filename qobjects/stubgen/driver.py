@@ -22,6 +22,7 @@ __all__ = [
     "STUB_PACKAGE",
     "add_stubgen",
     "default_module",
+    "fetch_schema_info",
     "run_stubgen",
     "write_server_stubs",
     "write_stubs",
@@ -117,26 +118,35 @@ def run_stubgen(args: argparse.Namespace) -> int:
     return 0
 
 
+def fetch_schema_info(address: str) -> object:
+    """What the plain QMP server at *address* answers to ``query-qmp-schema``.
+
+    :raises ConnectionLost: the server cannot be reached.
+    :raises SchemaError: *address* is a qobjects server (its schema is a file).
+    """
+    import qobjects
+    from qobjects.errors import SchemaError
+    from qobjects.qmp.client import connect
+
+    with connect(address, namespace=qobjects.default_namespace()) as session:
+        if session.explicit:
+            raise SchemaError(
+                None,
+                f"{address} is a qobjects server: generate from its schema file instead",
+            )
+        return session.execute_raw("query-qmp-schema")
+
+
 def write_server_stubs(address: str, output: str | os.PathLike[str], module: str) -> Path:
     """Write ``OUTPUT/<module>.pyi`` for the schema of the server at *address*.
 
     :raises ConnectionLost: the server cannot be reached.
     :raises SchemaError: the server's schema cannot be read.
     """
-    import qobjects
-    from qobjects.errors import SchemaError
-    from qobjects.qmp.client import connect
     from qobjects.qmp.introspect import server_namespace
     from qobjects.qmp.schema_text import server_schema
 
-    with connect(address, namespace=qobjects.default_namespace()) as session:
-        if session.explicit:
-            raise SchemaError(
-                None,
-                f"{address} is a qobjects server: generate stubs from its schema file instead",
-            )
-        info = session.execute_raw("query-qmp-schema")
-    ns = server_namespace(info)
+    ns = server_namespace(fetch_schema_info(address))
     text = generate(server_schema(ns, address), source=address, literal_enums=True)
     target = Path(output, f"{module}.pyi")
     _write(target, text)

@@ -201,6 +201,55 @@ def main(address: str) -> None:
         assert any(fragment in msg for msg in errors[key]), (key, errors[key])
 
 
+def test_generate_from_qemu_is_a_typed_package_of_its_schema(qemu: Qemu, tmp_path: Path) -> None:
+    from tests.typing.mypy_run import run_mypy
+
+    out = tmp_path / "pkgs"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    subprocess.run(
+        [sys.executable, "-m", "qobjects", "generate", "--from", f"unix:{qemu.path}", "-o", str(out),
+         "--name", "qemu72"],
+        check=True, capture_output=True, env=env,
+    )  # fmt: skip
+    pkg = out / "qemu72"
+    assert {p.name for p in pkg.iterdir()} == {"__init__.py", "__init__.pyi", "py.typed", "schema"}
+    program = f'''\
+import threading
+
+from qemu72 import Blockdev, QueryStatusReturn, connect
+
+heard: list[tuple[str, bool]] = []
+moved = threading.Event()
+
+
+def on_tray(owner: Blockdev, tray_open: bool) -> None:
+    heard.append((owner.value, tray_open))
+    moved.set()
+
+
+with connect({str(qemu.path)!r}) as s:
+    status: QueryStatusReturn = s.query_status()
+    assert status.status == "prelaunch"
+    cd_a, cd_b = (b.device for b in s.query_block())
+    assert isinstance(cd_b, Blockdev) and cd_b.value == "cdB"
+    cd_b.tray_moved.connect(on_tray)
+    s.eject(id="cdA")  # cdA's tray: not heard
+    s.eject(id=cd_b)
+    assert moved.wait(5)
+print(heard)
+'''
+    (tmp_path / "use.py").write_text(program, encoding="utf-8")
+    env["PYTHONPATH"] = f"{out}{os.pathsep}{env['PYTHONPATH']}"
+    use = [sys.executable, str(tmp_path / "use.py")]
+    run = subprocess.run(use, capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[('cdB', True)]"
+    bad = program + 's.eject(id=3)  # E: Argument "id" to "eject" of "Session" has incompatible type "int"\n'
+    (tmp_path / "check").mkdir()
+    report = run_mypy(tmp_path / "check", {"use.py": bad}, mypy_path=[out])
+    assert set(report.errors) == {("use.py", bad.count("\n"))}, report.output
+
+
 def test_connect_reads_the_servers_schema(qemu: Qemu) -> None:
     with _plain_connect(qemu.path) as s:
         assert not s.explicit
