@@ -61,6 +61,15 @@ disconnected = _notifications.signal("disconnected")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Every signal ever connected on its class (held weakly): sessions look for
+# class-level slots they cannot serve (qobjects.qmp.compat.register).
+_with_class_connections: weakref.WeakSet[Signal] = weakref.WeakSet()
+
+
+def class_connected() -> list[Signal]:
+    """The signals that have class-level connections now."""
+    return [sig for sig in list(_with_class_connections) if sig._conns]
+
 
 class BoundSignal(SignalBase):
     """A signal of one owner: ``dev.io_error``.
@@ -372,6 +381,7 @@ class Signal(SignalBase):
         self, slot: Callable[..., Any], once: bool, loop: Loop | None, weak: bool | None, check_types: bool
     ) -> Connection[Any]:
         conn = Connection(self, None, slot, once=once, loop=loop, weak=weak, check_types=check_types)
+        _with_class_connections.add(self)
         with self._lock:
             self._purge()
             conn._hold = self._held

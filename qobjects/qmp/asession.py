@@ -81,8 +81,12 @@ class AsyncSession(SessionBase):
             raise TimeoutError(f"no greeting from {self._text} within {self.timeout:g} s") from None
         await self._drive(self._negotiation())
 
-    async def _drive(self, steps: Generator[Request, object, None]) -> None:
-        """Send the requests *steps* yields, feeding it each reply (or error)."""
+    async def _drive(self, steps: Generator[Request | list[Request], object, None]) -> None:
+        """Send the requests *steps* yields, feeding it each reply (or error).
+
+        A list of requests is written at once; *steps* gets the list of their
+        replies (a :class:`QMPError` in place of each refused one).
+        """
         reply: object = None
         error: QMPError | None = None
         while True:
@@ -90,6 +94,16 @@ class AsyncSession(SessionBase):
                 request = steps.send(reply) if error is None else steps.throw(error)
             except StopIteration:
                 return
+            if isinstance(request, list):
+                posted = [self._post(r) for r in request]
+                outcomes: list[object] = []
+                for waiting in posted:
+                    try:
+                        outcomes.append(await waiting)
+                    except QMPError as err:
+                        outcomes.append(err)
+                reply, error = outcomes, None
+                continue
             try:
                 reply, error = await self._call(request), None
             except QMPError as err:

@@ -172,27 +172,37 @@ class SessionBase:
 
     # --- negotiation ------------------------------------------------------------------
 
-    def _negotiation(self) -> Generator[Request, object, None]:
-        """The requests of capability negotiation (driven by the I/O layer)."""
+    def _negotiation(self) -> Generator[Request | list[Request], object, None]:
+        """The requests of capability negotiation (driven by the I/O layer).
+
+        ``set-explicit-handles`` and ``qmp_capabilities`` go out together (the
+        server answers in order), so negotiating costs one round trip; a plain
+        QMP server refuses the first with ``CommandNotFound``.
+        """
         self.explicit = False
+        offered = self.greeting.capabilities if self.greeting is not None else []
+        self._oob = "oob" in offered
+        capabilities = Execute("qmp_capabilities", {"enable": ["oob"]} if self._oob else {}, None, True)
         if self.ask_explicit:
-            try:
-                yield Execute("set-explicit-handles", {}, None, True)
-            except QMPError as err:
-                if err.error_class != "CommandNotFound":
-                    raise
+            outcomes = yield [Execute("set-explicit-handles", {}, None, True), capabilities]
+            assert isinstance(outcomes, list)
+            asked, answered = outcomes
+            if isinstance(asked, QMPError):
+                if asked.error_class != "CommandNotFound":
+                    raise asked
             else:
                 self.explicit = True
                 self._proto.set_explicit_handles()
-        offered = self.greeting.capabilities if self.greeting is not None else []
-        self._oob = "oob" in offered
-        yield Execute("qmp_capabilities", {"enable": ["oob"]} if self._oob else {}, None, True)
+            if isinstance(answered, QMPError):
+                raise answered
+        else:
+            yield capabilities
         self._proto.negotiated()
         if self._discover and not self.explicit:
             yield from self._discovery()
         self._discover = False
 
-    def _discovery(self) -> Generator[Request, object, None]:
+    def _discovery(self) -> Generator[Request | list[Request], object, None]:
         """Speak a plain QMP server's own schema (``query-qmp-schema``, with the QEMU overlay)."""
         from qobjects.errors import SchemaError
         from qobjects.qmp.introspect import server_namespace
@@ -206,7 +216,7 @@ class SessionBase:
         self.namespace = namespace
         self._events = EventSignals(self, namespace, self._report)
 
-    def _restoration(self) -> Generator[Request, object, None]:
+    def _restoration(self) -> Generator[Request | list[Request], object, None]:
         """The requests that re-establish every remote connection after a reconnect."""
         if not self.explicit:
             return

@@ -29,7 +29,14 @@ from qobjects.codecs import DecodeContext, decode_members
 from qobjects.errors import QMPError, SlotError, StateError, ValidationError
 from qobjects.objects import Emulation, Handle, Namespace
 from qobjects.qmp.protocol import Event
-from qobjects.signals import BoundSignal, Connection, Signal, _raise_slot_error, connected
+from qobjects.signals import (
+    BoundSignal,
+    Connection,
+    Signal,
+    _raise_slot_error,
+    class_connected,
+    connected,
+)
 
 if TYPE_CHECKING:
     pass
@@ -143,36 +150,25 @@ def register(session: EventSignals, stacklevel: int) -> None:
     A class-level connect made before any session was open could not be
     refused: when a session opens whose namespace has that signal without an
     event, a :class:`RuntimeWarning` names it (*stacklevel* points the warning
-    at the caller of ``connect``).
+    at the caller of ``connect``). Only signals with class-level connections
+    are looked at, so a lazily built namespace stays unbuilt.
     """
     with _open_lock:
         _open.add(session)
-        _install()
-    for cls in session.namespace.handles.values():
-        for signal in cls._signals.values():
-            if signal._conns and not session.mapped(signal):
-                warnings.warn(
-                    f"{len(signal._conns)} class-level slot(s) on {signal.describe()} cannot hear "
-                    f"the owners of this session: the signal has no QMP event; connect to each "
-                    f"owner instead (owner.{signal.attr}.connect(slot))",
-                    RuntimeWarning,
-                    stacklevel=stacklevel + 1,
-                )
+    for signal in class_connected():
+        if session.knows(signal) and not session.mapped(signal):
+            warnings.warn(
+                f"{len(signal._conns)} class-level slot(s) on {signal.describe()} cannot hear "
+                f"the owners of this session: the signal has no QMP event; connect to each "
+                f"owner instead (owner.{signal.attr}.connect(slot))",
+                RuntimeWarning,
+                stacklevel=stacklevel + 1,
+            )
 
 
 def unregister(session: EventSignals) -> None:
     with _open_lock:
         _open.discard(session)
-
-
-_installed = False
-
-
-def _install() -> None:
-    global _installed
-    if not _installed:
-        connected.connect(_on_connect, weak=False)
-        _installed = True
 
 
 def check_class_connect(signal: Signal) -> None:
@@ -200,3 +196,6 @@ def _on_connect(signal: Signal, *, connection: Connection[Any], owner: Handle | 
     except StateError:
         signal.disconnect(connection, missing_ok=True)
         raise
+
+
+connected.connect(_on_connect, weak=False)

@@ -144,8 +144,12 @@ class ServerNamespace(Namespace):
         self._py_names: dict[str, str] | None = None
         self._lock = threading.RLock()  # builds classes: one per type, across threads
         self._all_names: dict[str, str] | None = None
-        self.commands = LazyMap(lambda: self._names_of("command"), self._command, self._lock)
-        self.events = LazyMap(lambda: self._names_of("event"), self._event, self._lock)
+        self.commands = LazyMap(
+            lambda: self._names_of("command"), self._command, self._lock, lambda n: self._is(n, "command")
+        )
+        self.events = LazyMap(
+            lambda: self._names_of("event"), self._event, self._lock, lambda n: self._is(n, "event")
+        )
         self.handles = LazyMap(lambda: [h.name for h in overlay.handles()], self._handle, self._lock)
         self.types = LazyMap(lambda: list(TypeNames(self)), self._type_by_name, self._lock)
         try:
@@ -330,6 +334,10 @@ class ServerNamespace(Namespace):
     def emulation_table(self) -> dict[str, list[Emulation]]:
         """See :meth:`Namespace.emulation_table`: filled as handle classes are built."""
         return self._table
+
+    def _is(self, name: str, meta: str) -> bool:
+        entry = self.info.get(name)
+        return entry is not None and entry.get("meta-type") == meta
 
     def _names_of(self, meta: str) -> list[str]:
         return [n for n, e in self.info.items() if e.get("meta-type") == meta]

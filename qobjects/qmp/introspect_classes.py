@@ -66,9 +66,16 @@ class LazyMap(Mapping[str, Any]):
     """A read-only mapping whose values are made on first access."""
 
     def __init__(
-        self, keys: Callable[[], list[str]], make: Callable[[str], Any], lock: threading.RLock
+        self,
+        keys: Callable[[], list[str]],
+        make: Callable[[str], Any],
+        lock: threading.RLock,
+        has: Callable[[str], bool] | None = None,
     ) -> None:
+        """*keys* lists every key (called once, when first needed); *has*, when
+        given, tells one key without listing them all."""
         self._get_keys = keys
+        self._has = has
         self._keys: list[str] | None = None
         self._known: frozenset[str] = frozenset()
         self._make = make
@@ -106,6 +113,8 @@ class LazyMap(Mapping[str, Any]):
 
     def __contains__(self, key: object) -> bool:
         if self._keys is None:
+            if self._has is not None:
+                return isinstance(key, str) and self._has(key)
             self._all()
         return key in self._known
 

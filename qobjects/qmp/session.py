@@ -173,8 +173,12 @@ class Session(SessionBase):
     def _greeted(self, greeting: Greeting) -> None:
         self.greeting = greeting
 
-    def _drive(self, steps: Generator[Request, object, None]) -> None:
-        """Send the requests *steps* yields, feeding it each reply (or error)."""
+    def _drive(self, steps: Generator[Request | list[Request], object, None]) -> None:
+        """Send the requests *steps* yields, feeding it each reply (or error).
+
+        A list of requests is written at once; *steps* gets the list of their
+        replies (a :class:`QMPError` in place of each refused one).
+        """
         reply: object = None
         error: QMPError | None = None
         while True:
@@ -182,6 +186,16 @@ class Session(SessionBase):
                 request = steps.send(reply) if error is None else steps.throw(error)
             except StopIteration:
                 return
+            if isinstance(request, list):
+                posted = [self._submit(r, ()) for r in request]
+                outcomes: list[object] = []
+                for cid, waiter, what in posted:
+                    try:
+                        outcomes.append(self._await_reply(cid, waiter, what, _DEFAULT))
+                    except QMPError as err:
+                        outcomes.append(err)
+                reply, error = outcomes, None
+                continue
             try:
                 reply, error = self._call(request), None
             except QMPError as err:
@@ -353,6 +367,11 @@ class Session(SessionBase):
 
     def _call(self, request: Request, timeout: float | None = _DEFAULT, fds: Sequence[int] = ()) -> Any:
         """Send *request* (its id is set here) and wait for the reply."""
+        cid, waiter, what = self._submit(request, fds)
+        return self._await_reply(cid, waiter, what, timeout)
+
+    def _submit(self, request: Request, fds: Sequence[int]) -> tuple[int, Waiter, str]:
+        """Write *request* with a fresh id; its id, the waiter of its reply and its name."""
         cid = next(self._ids)
         tr = type(request)
         if tr is Execute:
@@ -367,9 +386,12 @@ class Session(SessionBase):
             assert isinstance(request, Disconnect)
             what = "disconnect"
             request = Disconnect(request.connection, request.owner, cid, True)
-        return self._send(cid, self._proto.send(request), what, timeout, fds)
+        return cid, self._write_request(cid, self._proto.send(request), fds), what
 
     def _send(self, cid: int, data: bytes, what: str, timeout: float | None, fds: Sequence[int]) -> Any:
+        return self._await_reply(cid, self._write_request(cid, data, fds), what, timeout)
+
+    def _write_request(self, cid: int, data: bytes, fds: Sequence[int]) -> Waiter:
         waiter = Waiter()
         self._pending[cid] = waiter
         try:
@@ -377,6 +399,9 @@ class Session(SessionBase):
         except BaseException:
             self._pending.pop(cid, None)
             raise
+        return waiter
+
+    def _await_reply(self, cid: int, waiter: Waiter, what: str, timeout: float | None) -> Any:
         if timeout is _DEFAULT:
             timeout = self.timeout
         if threading.get_ident() == self._reader_ident:

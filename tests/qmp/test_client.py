@@ -388,3 +388,66 @@ def test_real_qemu_unmapped_signal_is_refused(qemu: Path, tmp_path: Path) -> Non
         dev: Any = s.get(s.namespace.handles["Blockdev"], "cd0")
         with pytest.raises(StateError, match="no event mapping"):
             dev.wobble.connect(lambda o: None)
+
+
+def _plain_qmp_server(path: Path, seen: list[tuple[str, bool]]) -> threading.Thread:
+    """A plain QMP server for one client that answers only once it holds both
+    negotiation requests: a client that waits for each reply never connects."""
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        listener.close()
+        with conn:
+            conn.sendall(b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, '
+                         b'"package": ""}, "capabilities": []}}\r\n')  # fmt: skip
+            conn.settimeout(5)
+            buf = b""
+            while buf.count(b"\n") < 2:  # both, before any reply
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            for line in buf.splitlines():
+                msg = json.loads(line)
+                seen.append((msg["execute"], True))
+            first, second = (json.loads(line) for line in buf.splitlines()[:2])
+            conn.sendall(
+                json.dumps({"error": {"class": "CommandNotFound", "desc": "Expecting capabilities "
+                            "negotiation with 'qmp_capabilities'"}, "id": first["id"]}).encode() + b"\r\n"
+                + json.dumps({"return": {}, "id": second["id"]}).encode() + b"\r\n"
+            )  # fmt: skip
+            for line in conn.makefile("rb"):
+                msg = json.loads(line)
+                seen.append((msg["execute"], False))
+                reply = {"error": {"class": "CommandNotFound", "desc": "not here"}, "id": msg["id"]}
+                conn.sendall(json.dumps(reply).encode() + b"\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_negotiation_is_one_round_trip(tmp_path: Path, kind: str) -> None:
+    seen: list[tuple[str, bool]] = []
+    path = tmp_path / "plain.sock"
+    thread = _plain_qmp_server(path, seen)
+    if kind == "sync":
+        with qobjects.connect(path, timeout=5) as s:
+            assert not s.explicit
+    else:
+
+        async def main() -> None:
+            async with await qobjects.aconnect(path, timeout=5) as s:
+                assert not s.explicit
+
+        asyncio.run(main())
+    thread.join(5)
+    # Both negotiation requests in one go; then the schema query (refused
+    # here: the session keeps the bundled schema).
+    assert seen == [("set-explicit-handles", True), ("qmp_capabilities", True), ("query-qmp-schema", False)]

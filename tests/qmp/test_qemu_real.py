@@ -260,6 +260,18 @@ def test_connect_reads_the_servers_schema(qemu: Qemu) -> None:
         assert s.namespace is qobjects.default_namespace()
 
 
+def test_connecting_builds_no_classes(qemu: Qemu) -> None:
+    # Classes of the server's schema are made when first used: opening a
+    # session (its checks of class-level slots included) makes none.
+    with _plain_connect(qemu.path) as s:
+        ns: Any = s.namespace
+        assert type(ns).__name__ == "ServerNamespace"
+        assert (ns.handles._made, ns.types._made, ns.commands._made) == ({}, {}, {})
+        assert ns.commands._keys is None  # nor lists every command
+        s.query_status()
+        assert list(ns.commands._made) == ["query-status"]
+
+
 def test_tray_moved_per_owner_on_unnamed_cdroms(qemu: Qemu) -> None:
     with _plain_connect(qemu.path) as s:
         cd_a, cd_b = (b.device for b in s.query_block())
