@@ -647,11 +647,11 @@ class _Builder:
         for fill in self.pending_alternates + self.pending:
             fill()
         for ent in schema.entities:
-            if isinstance(ent, qs.Signal):
+            if isinstance(ent, qs.SchemaSignal):
                 self._signal(ent)
             elif isinstance(ent, qs.Command):
                 self._command(ent)
-            elif isinstance(ent, qs.Event):
+            elif isinstance(ent, qs.SchemaEvent):
                 self._event(ent)
         self.ns.codecs = self.codecs
         return self.ns
@@ -724,7 +724,7 @@ class _Builder:
         self.handles[ent.name] = cls
         self._export(ent, cls)
 
-    def _signal(self, ent: qs.Signal) -> None:
+    def _signal(self, ent: qs.SchemaSignal) -> None:
         cls = self.handles[ent.owner.name]
         sig = Signal(ent.name, self.specs(ent.arg_type, ent), self._doc(ent))
         attr = py_name(ent.name.lower())
@@ -855,7 +855,7 @@ class _Builder:
             _checker(args, f"command '{ent.name}'"),
         )
 
-    def _event(self, ent: qs.Event) -> None:
+    def _event(self, ent: qs.SchemaEvent) -> None:
         from qobjects import schema as qs
 
         args = self.specs(ent.arg_type, ent) if isinstance(ent.arg_type, qs.ObjectType) else ()

@@ -80,7 +80,7 @@ from qobjects.signals import Signal
 
 if TYPE_CHECKING:
     from qobjects.schema import Schema
-    from qobjects.schema import Signal as SignalEntity
+    from qobjects.schema import SchemaSignal as SignalEntity
     from qobjects.schema.source import SourceInfo
 
 __all__ = ["ServerNamespace", "qemu_overlay", "server_namespace"]

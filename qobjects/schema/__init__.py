@@ -19,12 +19,12 @@ from qobjects.schema.entities import (
     Command,
     Entity,
     EnumType,
-    Event,
     ObjectType,
+    SchemaEvent,
     Type,
     Variants,
 )
-from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.handles import HandleType, SchemaSignal
 from qobjects.schema.members import EnumMember, Feature, IfCond, ObjectMember, Variant
 from qobjects.schema.model import Schema, Visitor
 from qobjects.schema.parser import Reader, parse, read_text
@@ -41,14 +41,14 @@ __all__ = [
     "Entity",
     "EnumMember",
     "EnumType",
-    "Event",
     "Feature",
     "HandleType",
     "IfCond",
     "ObjectMember",
     "ObjectType",
     "Schema",
-    "Signal",
+    "SchemaEvent",
+    "SchemaSignal",
     "SourceInfo",
     "Type",
     "Variant",

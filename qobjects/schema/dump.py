@@ -15,11 +15,11 @@ from qobjects.schema.entities import (
     ArrayType,
     Command,
     EnumType,
-    Event,
     ObjectType,
+    SchemaEvent,
     Variants,
 )
-from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.handles import HandleType, SchemaSignal
 from qobjects.schema.members import Feature, IfCond
 from qobjects.schema.model import Schema, Visitor
 from qobjects.schema.source import SourceInfo
@@ -100,7 +100,7 @@ class _DumpVisitor(Visitor):
         self._if(c.ifcond)
         self._features(c.features)
 
-    def visit_event(self, e: Event) -> None:
+    def visit_event(self, e: SchemaEvent) -> None:
         self.out.append(f"event {e.name} {e.arg_type.name if e.arg_type else None}")
         self.out.append(f"    boxed={e.boxed}")
         self._if(e.ifcond)
@@ -111,7 +111,7 @@ class _DumpVisitor(Visitor):
         self._if(h.ifcond)
         self._features(h.features)
 
-    def visit_signal(self, s: Signal) -> None:
+    def visit_signal(self, s: SchemaSignal) -> None:
         arg = s.arg_type.name if s.arg_type else None
         self.out.append(f"signal {s.name} {s.owner.name} {arg}")
         if s.event is not None:

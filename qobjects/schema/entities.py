@@ -41,7 +41,7 @@ __all__ = [
     "Command",
     "Entity",
     "EnumType",
-    "Event",
+    "SchemaEvent",
     "Include",
     "ObjectType",
     "Type",
@@ -598,7 +598,7 @@ class Command(Entity):
         visitor.visit_command(self)
 
 
-class Event(Entity):
+class SchemaEvent(Entity):
     """An event.
 
     :ivar arg_type: its data (``None`` when it has none).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from qobjects.errors import SchemaError
-from qobjects.schema.entities import BuiltinType, Entity, Event, ObjectType, Type
+from qobjects.schema.entities import BuiltinType, Entity, ObjectType, SchemaEvent, Type
 from qobjects.schema.members import INTEGER_TYPES, Feature, IfCond
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _E = TypeVar("_E", bound=Entity)
 
-__all__ = ["HandleType", "Signal"]
+__all__ = ["HandleType", "SchemaSignal"]
 
 
 class HandleType(Type):
@@ -78,7 +78,7 @@ class HandleType(Type):
         visitor.visit_handle_type(self)
 
 
-class Signal(Entity):
+class SchemaSignal(Entity):
     """A signal that every object of a handle type has.
 
     :ivar owner: the handle type that owns the signal.
@@ -126,7 +126,7 @@ class Signal(Entity):
         self._arg_type_name = arg_type
         self._event_name = event
         self.arg_type: ObjectType | None = None
-        self.event: Event | None = None
+        self.event: SchemaEvent | None = None
         self.owner_members: tuple[str, ...] = tuple(owner_member.split("|")) if owner_member else ()
         self.owner_member = self.owner_members[0] if self.owner_members else None
         self.data_names = data_names
@@ -174,7 +174,7 @@ class Signal(Entity):
         """
         if self._event_name is None or schema.overlay:
             return  # an overlay's events are the server's: checked when merged
-        ev = self._lookup(schema, "event", self._event_name, Event, "event", "an event")
+        ev = self._lookup(schema, "event", self._event_name, SchemaEvent, "event", "an event")
         ev_members = {m.name: m for m in ev.arg_type.members} if ev.arg_type else {}
         names = ", ".join(f"'{n}'" for n in ev_members) or "none"
         owner = self.owner

@@ -34,11 +34,11 @@ from qobjects.schema.entities import (
     BuiltinType,
     Command,
     EnumType,
-    Event,
     ObjectType,
+    SchemaEvent,
     Type,
 )
-from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.handles import HandleType, SchemaSignal
 from qobjects.schema.members import EnumMember, Feature, ObjectMember
 from qobjects.schema.model import Schema
 
@@ -120,11 +120,11 @@ class _Introspector:
                 if ent.allow_oob:
                     obj["allow-oob"] = True
                 self.tree(ent.name, "command", obj, ent.features)
-            elif isinstance(ent, Event):
+            elif isinstance(ent, SchemaEvent):
                 self.tree(
                     ent.name, "event", {"arg-type": self.use(ent.arg_type or empty)}, ent.features
                 )
-            elif isinstance(ent, Signal):
+            elif isinstance(ent, SchemaSignal):
                 obj = {
                     "owner": self.use(ent.owner),
                     "arg-type": self.use(ent.arg_type or empty),

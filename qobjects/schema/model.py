@@ -25,14 +25,14 @@ from qobjects.schema.entities import (
     Command,
     Entity,
     EnumType,
-    Event,
     Include,
     ObjectType,
+    SchemaEvent,
     Type,
     Variants,
 )
 from qobjects.schema.expr import check_exprs
-from qobjects.schema.handles import HandleType, Signal
+from qobjects.schema.handles import HandleType, SchemaSignal
 from qobjects.schema.members import (
     EnumMember,
     Feature,
@@ -104,11 +104,11 @@ class Visitor:
 
     def visit_command(self, c: Command) -> None: ...
 
-    def visit_event(self, e: Event) -> None: ...
+    def visit_event(self, e: SchemaEvent) -> None: ...
 
     def visit_handle_type(self, h: HandleType) -> None: ...
 
-    def visit_signal(self, s: Signal) -> None: ...
+    def visit_signal(self, s: SchemaSignal) -> None: ...
 
 
 def _features(features: object, info: SourceInfo | None) -> list[Feature]:
@@ -144,7 +144,7 @@ class Schema:
         self._all: list[Entity | Include] = []
         self._entities: list[Entity] = []
         self._entity_dict: dict[str, Entity] = {}
-        self._signal_dict: dict[tuple[str, str], Signal] = {}
+        self._signal_dict: dict[tuple[str, str], SchemaSignal] = {}
         self._modules: dict[str, list[Entity | Include]] = {}
         self._feature_names: dict[str, Feature] = {
             n: Feature(n, None) for n in ("deprecated", "unstable")
@@ -173,7 +173,7 @@ class Schema:
         ent = self._entity_dict.get(name)
         return ent if isinstance(ent, Type) else None
 
-    def lookup_signal(self, owner: str, name: str) -> Signal | None:
+    def lookup_signal(self, owner: str, name: str) -> SchemaSignal | None:
         """Signal *name* of handle type *owner*."""
         return self._signal_dict.get((owner, name))
 
@@ -197,16 +197,16 @@ class Schema:
     def commands(self) -> Iterator[Command]:
         return (e for e in self._entities if isinstance(e, Command))
 
-    def events(self) -> Iterator[Event]:
-        return (e for e in self._entities if isinstance(e, Event))
+    def events(self) -> Iterator[SchemaEvent]:
+        return (e for e in self._entities if isinstance(e, SchemaEvent))
 
     def handles(self) -> Iterator[HandleType]:
         return (e for e in self._entities if isinstance(e, HandleType))
 
-    def signals(self) -> Iterator[Signal]:
-        return (e for e in self._entities if isinstance(e, Signal))
+    def signals(self) -> Iterator[SchemaSignal]:
+        return (e for e in self._entities if isinstance(e, SchemaSignal))
 
-    def signals_of(self, handle: HandleType | str) -> list[Signal]:
+    def signals_of(self, handle: HandleType | str) -> list[SchemaSignal]:
         """The signals owned by *handle*, in definition order."""
         name = handle if isinstance(handle, str) else handle.name
         return [s for s in self.signals() if s.owner_name == name]
@@ -261,7 +261,7 @@ class Schema:
             raise SchemaError(ent.info, f"{other.describe()} is already defined")
         self._entity_dict[ent.name] = ent
 
-    def _def_signal(self, sig: Signal) -> None:
+    def _def_signal(self, sig: SchemaSignal) -> None:
         key = (sig.owner_name, sig.name)
         other = self._signal_dict.get(key)
         if other is not None:
@@ -444,7 +444,7 @@ class Schema:
                     f"q_obj_{name}-arg", info, ifcond, self._make_members(args, info), ("arg", name)
                 )
             self._def_entity(
-                Event(name, info, doc, ifcond, features, args, data.get("boxed", False))
+                SchemaEvent(name, info, doc, ifcond, features, args, data.get("boxed", False))
             )
         elif meta == "handle":
             self._def_entity(
@@ -468,7 +468,7 @@ class Schema:
                     ("signal", name),
                 )
             self._def_signal(
-                Signal(
+                SchemaSignal(
                     name,
                     info,
                     doc,
@@ -495,7 +495,7 @@ class Schema:
                 ) from None
             ent.connect_doc(self)
         for ent in self._entities:
-            if isinstance(ent, Signal):
+            if isinstance(ent, SchemaSignal):
                 ent.check_event(self)
         for item in self._all:
             if isinstance(item, Include):

@@ -22,7 +22,7 @@ from qobjects.schema import (
     ObjectMember,
     ObjectType,
     Schema,
-    Signal,
+    SchemaSignal,
 )
 from qobjects.stubgen.annotate import Annotator, Param, entity_doc, quote_doc
 
@@ -181,7 +181,7 @@ class ClassWriter:
         for sig in signals:
             self.emit(f"    {py_name(sig.name.lower())}: _{py}_{sig.name}")
 
-    def _signal(self, owner: str, sig: Signal) -> None:
+    def _signal(self, owner: str, sig: SchemaSignal) -> None:
         p = f"_{owner}_{sig.name}"
         members = sig.arg_type.members if sig.arg_type is not None else []
         full = [Param(py_name(m.name), self.names.member_ann(m, inp=False), False) for m in members]

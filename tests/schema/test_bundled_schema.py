@@ -84,7 +84,7 @@ def test_visitor(schema: qs.Schema) -> None:
         def visit_handle_type(self, h: qs.HandleType) -> None:
             seen.append(f"handle {h.name}")
 
-        def visit_signal(self, s: qs.Signal) -> None:
+        def visit_signal(self, s: qs.SchemaSignal) -> None:
             seen.append(f"signal {s.name}")
 
         def visit_needed(self, entity: qs.Entity) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qobjects.errors import SchemaError
-from qobjects.schema import Command, HandleType, ObjectType, Schema, Signal, parse_schema
+from qobjects.schema import Command, HandleType, ObjectType, Schema, SchemaSignal, parse_schema
 from qobjects.schema.dump import dump
 
 BASE = """\
@@ -157,7 +157,7 @@ SIGNAL = """\
 def test_signal_model() -> None:
     schema = load(BASE + SIGNAL)
     (sig,) = schema.signals()
-    assert isinstance(sig, Signal)
+    assert isinstance(sig, SchemaSignal)
     assert sig.meta == "signal"
     assert sig.owner is schema.lookup_type("Blockdev")
     assert sig.arg_type is not None
