@@ -70,7 +70,7 @@ class AsyncSession(SessionBase):
     async def _open(self) -> None:
         self.loop = loop = asyncio.get_running_loop()
         self._proto = QMPProtocol(Role.CLIENT)
-        self._tail = b""
+        self._clear_tail()
         self._greeting_fut = loop.create_future()
         self._link = await open_link(
             self._kind, self._where, self._text, self._data, self._lost, self.ssl, self.timeout

@@ -137,7 +137,9 @@ class SessionBase:
         self._listeners: tuple[_Listener, ...] = ()
         self._callbacks: tuple[EventCallback, ...] = ()
         self._decoded: dict[object, dict[str, Any]] = {}
-        self._tail = b""  # the start of a line not complete yet (see _split)
+        # The start of a line not complete yet, as read (see _split).
+        self._tail: list[bytes] = []
+        self._tail_size = 0
         self._max_size = MAX_MESSAGE_SIZE
         # Set by connect()/aconnect() when given neither schema nor namespace.
         self._discover = False
@@ -337,14 +339,25 @@ class SessionBase:
         proto = self._proto
         if proto._decoder.pending:  # a value split across reads: the decoder has its start
             return proto.split(data)
-        buf = self._tail + data if self._tail else data
-        cut = buf.rfind(b"\n") + 1
-        if not cut:
-            if len(buf) > self._max_size:
-                self._tail = b""
+        # Only the new data is searched for the end of a line, and a long
+        # message's reads are joined once, when its end arrives.
+        nl = data.rfind(b"\n")
+        tail = self._tail
+        if nl < 0:
+            tail.append(data)
+            self._tail_size += len(data)
+            if self._tail_size > self._max_size:
+                buf = b"".join(tail)
+                self._clear_tail()
                 return proto.split(buf)
-            self._tail = buf
             return []
+        if tail:
+            tail.append(data)
+            buf = b"".join(tail)
+            cut = len(buf) - len(data) + nl + 1
+            self._clear_tail()
+        else:
+            buf, cut = data, nl + 1
         try:
             if cut == len(buf) and buf.count(b"\n") == 1:  # one message: the common reply
                 if cut > self._max_size:
@@ -356,10 +369,16 @@ class SessionBase:
                     raise ValueError("too long")
                 values = _loads(b"[" + b",".join(lines) + b"]")
         except (ValueError, RecursionError):
-            self._tail = b""
             return proto.split(buf)
-        self._tail = buf[cut:]
+        if cut < len(buf):
+            rest = buf[cut:]
+            self._tail.append(rest)
+            self._tail_size = len(rest)
         return values
+
+    def _clear_tail(self) -> None:
+        self._tail = []
+        self._tail_size = 0
 
     def _greeted(self, greeting: Greeting) -> None:
         raise NotImplementedError

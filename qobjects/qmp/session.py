@@ -163,7 +163,7 @@ class Session(SessionBase):
         """Open the socket, read the greeting and negotiate, in this thread."""
         self._reader_ident = threading.get_ident()
         self._proto = QMPProtocol(Role.CLIENT)
-        self._tail = b""
+        self._clear_tail()
         self.greeting = None
         self._sock = open_socket(self._kind, self._where, self._text, self.timeout, self.ssl)
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
