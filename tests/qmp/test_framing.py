@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -548,3 +549,32 @@ def test_duplicate_keys_among_values_with_colons_in_strings() -> None:
     )
     dup = err("duplicate key")
     assert every_split(data) == [{"a": "x:y", "b": 1}, dup, {"c": "p:q"}, dup, dup]
+
+
+# --- the client's reading: lines joined across reads -------------------------------
+
+MESSAGES = st.lists(
+    st.dictionaries(
+        st.sampled_from(["return", "id", "event", "data"]),
+        st.one_of(st.integers(), st.text(max_size=300), st.lists(st.text(max_size=50), max_size=40)),
+        min_size=1,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(messages=MESSAGES, cuts=st.lists(st.integers(0, 10_000), max_size=12))
+def test_client_reads_lines_in_any_chunking(messages: list[dict[str, object]], cuts: list[int]) -> None:
+    from qobjects import default_namespace
+    from qobjects.qmp.asession import AsyncSession
+
+    session = AsyncSession("unix:/nowhere", default_namespace())
+    session._proto = QMPProtocol(Role.CLIENT)
+    data = b"".join(json.dumps(m).encode() + b"\r\n" for m in messages)
+    bounds = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    got: list[object] = []
+    for start, end in itertools.pairwise(bounds):
+        got += session._split(data[start:end])
+    assert got == messages
+    assert session._tail == [] and session._tail_size == 0
