@@ -76,6 +76,7 @@ MAX_MESSAGE_SIZE = 1 << 20
 DECODE_CACHE_SIZE = 1024
 
 _DEFAULT: Any = object()
+_NOT_ASKED: Any = object()  # _discovery: the schema was not read with negotiation
 
 
 class SessionBase:
@@ -179,16 +180,25 @@ class SessionBase:
 
         ``set-explicit-handles`` and ``qmp_capabilities`` go out together (the
         server answers in order), so negotiating costs one round trip; a plain
-        QMP server refuses the first with ``CommandNotFound``.
+        QMP server refuses the first with ``CommandNotFound``. When the session
+        is to learn a plain server's schema and the greeting looks like QEMU's,
+        ``query-qmp-schema`` goes out in the same write (its reply is dropped
+        if the server turns out to speak explicit handles after all).
         """
         self.explicit = False
         offered = self.greeting.capabilities if self.greeting is not None else []
         self._oob = "oob" in offered
         capabilities = Execute("qmp_capabilities", {"enable": ["oob"]} if self._oob else {}, None, True)
+        schema: object = _NOT_ASKED
         if self.ask_explicit:
-            outcomes = yield [Execute("set-explicit-handles", {}, None, True), capabilities]
+            batch: list[Request] = [Execute("set-explicit-handles", {}, None, True), capabilities]
+            if self._discover and self._greeted_by_qemu():
+                batch.append(Execute("query-qmp-schema", {}, None, True))
+            outcomes = yield batch
             assert isinstance(outcomes, list)
-            asked, answered = outcomes
+            asked, answered = outcomes[:2]
+            if len(outcomes) > 2:
+                schema = outcomes[2]
             if isinstance(asked, QMPError):
                 if asked.error_class != "CommandNotFound":
                     raise asked
@@ -201,16 +211,31 @@ class SessionBase:
             yield capabilities
         self._proto.negotiated()
         if self._discover and not self.explicit:
-            yield from self._discovery()
+            yield from self._discovery(schema)
         self._discover = False
 
-    def _discovery(self) -> Generator[Request | list[Request], object, None]:
-        """Speak a plain QMP server's own schema (``query-qmp-schema``, with the QEMU overlay)."""
+    def _greeted_by_qemu(self) -> bool:
+        """Whether the greeting looks like QEMU's: a ``qemu`` version, not a qobjects package.
+
+        Only a guess to save a round trip; a wrong guess costs one schema query.
+        """
+        version = self.greeting.version if self.greeting is not None else {}
+        package = version.get("package")
+        ours = isinstance(package, str) and package.startswith("qobjects")
+        return isinstance(version.get("qemu"), dict) and not ours
+
+    def _discovery(self, schema: object = None) -> Generator[Request | list[Request], object, None]:
+        """Speak a plain QMP server's own schema (``query-qmp-schema``, with the QEMU overlay).
+
+        *schema* is the reply already read with negotiation, or ``_NOT_ASKED``.
+        """
         from qobjects.errors import SchemaError
         from qobjects.qmp.introspect import server_namespace
 
         try:
-            info = yield Execute("query-qmp-schema", {}, None, True)
+            info = (yield Execute("query-qmp-schema", {}, None, True)) if schema is _NOT_ASKED else schema
+            if isinstance(info, QMPError):
+                raise info
             namespace = server_namespace(info)
         except (QMPError, SchemaError) as err:
             log.info("%s: keeping the bundled schema (%s)", self._text, err)

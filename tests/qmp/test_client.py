@@ -391,8 +391,9 @@ def test_real_qemu_unmapped_signal_is_refused(qemu: Path, tmp_path: Path) -> Non
 
 
 def _plain_qmp_server(path: Path, seen: list[tuple[str, bool]]) -> threading.Thread:
-    """A plain QMP server for one client that answers only once it holds both
-    negotiation requests: a client that waits for each reply never connects."""
+    """A plain QMP server greeting like QEMU, for one client, that answers only
+    once it holds both negotiation requests and the schema query: a client
+    that waits for each reply never connects."""
     import socket
 
     listener = socket.socket(socket.AF_UNIX)
@@ -407,20 +408,25 @@ def _plain_qmp_server(path: Path, seen: list[tuple[str, bool]]) -> threading.Thr
                          b'"package": ""}, "capabilities": []}}\r\n')  # fmt: skip
             conn.settimeout(5)
             buf = b""
-            while buf.count(b"\n") < 2:  # both, before any reply
+            while buf.count(b"\n") < 3:  # all three, before any reply
                 chunk = conn.recv(65536)
                 if not chunk:
                     return
                 buf += chunk
+            replies = []
             for line in buf.splitlines():
                 msg = json.loads(line)
                 seen.append((msg["execute"], True))
-            first, second = (json.loads(line) for line in buf.splitlines()[:2])
-            conn.sendall(
-                json.dumps({"error": {"class": "CommandNotFound", "desc": "Expecting capabilities "
-                            "negotiation with 'qmp_capabilities'"}, "id": first["id"]}).encode() + b"\r\n"
-                + json.dumps({"return": {}, "id": second["id"]}).encode() + b"\r\n"
-            )  # fmt: skip
+                if msg["execute"] == "set-explicit-handles":
+                    refused = {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation "
+                               "with 'qmp_capabilities'"}  # fmt: skip
+                    replies.append({"error": refused, "id": msg["id"]})
+                elif msg["execute"] == "qmp_capabilities":
+                    replies.append({"return": {}, "id": msg["id"]})
+                else:
+                    missing = {"class": "CommandNotFound", "desc": "not here"}
+                    replies.append({"error": missing, "id": msg["id"]})
+            conn.sendall(b"".join(json.dumps(reply).encode() + b"\r\n" for reply in replies))
             for line in conn.makefile("rb"):
                 msg = json.loads(line)
                 seen.append((msg["execute"], False))
@@ -448,6 +454,6 @@ def test_negotiation_is_one_round_trip(tmp_path: Path, kind: str) -> None:
 
         asyncio.run(main())
     thread.join(5)
-    # Both negotiation requests in one go; then the schema query (refused
-    # here: the session keeps the bundled schema).
-    assert seen == [("set-explicit-handles", True), ("qmp_capabilities", True), ("query-qmp-schema", False)]
+    # Both negotiation requests and, as the greeting is QEMU's, the schema
+    # query in one go (refused here: the session keeps the bundled schema).
+    assert seen == [("set-explicit-handles", True), ("qmp_capabilities", True), ("query-qmp-schema", True)]
