@@ -23,7 +23,7 @@ from qobjects.errors import MissingMember, UnknownMember, WrongType
 from qobjects.schema.expr import py_name
 
 if TYPE_CHECKING:
-    from qobjects.objects import Handle
+    from qobjects.owner import OwnerT
 
 __all__ = [
     "MISSING",
@@ -73,7 +73,7 @@ class DecodeContext:
     def __init__(self, *, strict: bool) -> None:
         self.strict = strict
 
-    def handle(self, cls: type[Handle], value: object) -> Handle:
+    def handle(self, cls: type[OwnerT], value: object) -> OwnerT:
         """The handle of *cls* for *value*.
 
         :raises InvalidHandleValue: when nothing stands behind *value*.

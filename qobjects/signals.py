@@ -46,7 +46,7 @@ from qobjects.signals_slots import (
 )
 
 if TYPE_CHECKING:
-    from qobjects.objects import Handle
+    from qobjects.owner import Owner
 
 __all__ = ["BoundSignal", "Connection", "Signal", "connected", "disconnected", "next_connection_id"]
 
@@ -88,7 +88,7 @@ class BoundSignal(SignalBase):
 
     emit: Callable[..., None]
 
-    def __init__(self, signal: Signal, owner: Handle) -> None:
+    def __init__(self, signal: Signal, owner: Owner) -> None:
         super().__init__()
         self.signal = signal
         self.owner = owner
@@ -308,9 +308,9 @@ class Signal(SignalBase):
     @overload
     def __get__(self, instance: None, owner: type) -> Signal: ...
     @overload
-    def __get__(self, instance: Handle, owner: type) -> BoundSignal: ...
+    def __get__(self, instance: Owner, owner: type) -> BoundSignal: ...
 
-    def __get__(self, instance: Handle | None, owner: type) -> Signal | BoundSignal:
+    def __get__(self, instance: Owner | None, owner: type) -> Signal | BoundSignal:
         if instance is None:
             return self
         # Under the lock: two threads' first look-ups make one BoundSignal, and

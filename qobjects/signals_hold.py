@@ -33,7 +33,7 @@ from qobjects.errors import SignalRecursionError, SlotError
 from qobjects.signals_slots import Connection, SignalLike, raise_if_recursion, raise_slot_error, slot_name
 
 if TYPE_CHECKING:
-    from qobjects.objects import Handle
+    from qobjects.owner import Owner
 
 __all__ = ["NO_INITIAL", "DepthGuard", "Held", "Reducer"]
 
@@ -58,7 +58,7 @@ class Held:
         self.reducer = reducer
         self.initial = initial
         self.depth = 0
-        self.items: list[tuple[Handle, Connection[Any] | None, dict[str, Any]]] = []
+        self.items: list[tuple[Owner, Connection[Any] | None, dict[str, Any]]] = []
         self._closed = False
         self._lock = threading.Lock()
         self._one_arg = False
@@ -68,13 +68,13 @@ class Held:
             except (TypeError, ValueError):  # no signature: folded, as psygnal does
                 pass
 
-    def _deliver(self, owner: Handle, data: dict[str, Any]) -> None:
+    def _deliver(self, owner: Owner, data: dict[str, Any]) -> None:
         """What emit calls while paused."""
         if not self.hold(owner, None, data):
             # The pause ended between the emit reading its plan and now.
             getattr(owner, self.attr).emit(**data)
 
-    def hold(self, owner: Handle, conn: Connection[Any] | None, data: dict[str, Any]) -> bool:
+    def hold(self, owner: Owner, conn: Connection[Any] | None, data: dict[str, Any]) -> bool:
         """Hold one emission (for one connection, if given); False once released."""
         with self._lock:
             if self._closed:
@@ -91,11 +91,11 @@ class Held:
         with self._lock:
             self._closed = True
             items, self.items = self.items, []
-        batches: list[tuple[Handle, Connection[Any] | None, list[dict[str, Any]]]]
+        batches: list[tuple[Owner, Connection[Any] | None, list[dict[str, Any]]]]
         if self.reducer is None:
             batches = [(owner, conn, [data]) for owner, conn, data in items]
         else:
-            groups: dict[tuple[Handle, int], tuple[Handle, Connection[Any] | None, list[dict[str, Any]]]] = {}
+            groups: dict[tuple[Owner, int], tuple[Owner, Connection[Any] | None, list[dict[str, Any]]]] = {}
             for owner, conn, data in items:
                 groups.setdefault((owner, id(conn)), (owner, conn, []))[2].append(data)
             batches = list(groups.values())
@@ -154,7 +154,7 @@ class DepthGuard:
         self.name = name
         self.targets = targets
 
-    def _deliver(self, owner: Handle, data: dict[str, Any]) -> None:
+    def _deliver(self, owner: Owner, data: dict[str, Any]) -> None:
         """Deliver one emission as emit would, one level deeper.
 
         :raises SignalRecursionError: this thread already runs ``limit`` nested emits of the signal.

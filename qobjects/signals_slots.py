@@ -29,7 +29,7 @@ from qobjects.codecs import MemberSpec
 from qobjects.errors import SignalRecursionError, SlotError, SlotSignatureError, StateError, WrongType
 
 if TYPE_CHECKING:
-    from qobjects.objects import Handle
+    from qobjects.owner import Owner
 
 __all__ = [
     "BoundLike",
@@ -68,7 +68,7 @@ class SignalLike(Protocol):
 class BoundLike(Protocol):
     """What a connection needs of its owner's bound signal."""
 
-    owner: Handle
+    owner: Owner
 
     def disconnect(
         self, connection: Connection[Any] | int | Callable[..., Any], *, missing_ok: bool = False
@@ -78,7 +78,7 @@ class BoundLike(Protocol):
 class HoldLike(Protocol):
     """A pause that holds a connection's deliveries (see :mod:`qobjects.signals_hold`)."""
 
-    def hold(self, owner: Handle, conn: Connection[Any], data: dict[str, Any]) -> bool: ...
+    def hold(self, owner: Owner, conn: Connection[Any], data: dict[str, Any]) -> bool: ...
 
 
 def next_connection_id() -> int:
@@ -344,7 +344,7 @@ class Connection(Generic[F]):
         return self._active
 
     @property
-    def owner(self) -> Handle | None:
+    def owner(self) -> Owner | None:
         """The owner, or None for a connection to every owner."""
         return None if self.bound is None else self.bound.owner
 
@@ -389,7 +389,7 @@ class Connection(Generic[F]):
         self.disconnect(missing_ok=True)
         return True
 
-    def _deliver(self, owner: Handle, data: dict[str, Any]) -> None:
+    def _deliver(self, owner: Owner, data: dict[str, Any]) -> None:
         """Call the slot the slow way: held, weak, once, partial, queued, checked or coroutine."""
         if not self._active:
             return
@@ -404,7 +404,7 @@ class Connection(Generic[F]):
         if self.is_coroutine:
             _schedule(result, self)
 
-    async def _deliver_async(self, owner: Handle, data: dict[str, Any]) -> None:
+    async def _deliver_async(self, owner: Owner, data: dict[str, Any]) -> None:
         if not self._active:
             return
         call = self._prepare(owner, data)
@@ -415,7 +415,7 @@ class Connection(Generic[F]):
         if inspect.isawaitable(result):
             await result
 
-    def _prepare(self, owner: Handle, data: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+    def _prepare(self, owner: Owner, data: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
         """The slot and its keyword arguments for *data*; None when it is not to be called
         here: gone, its one delivery used up, or handed to its loop (queued)."""
         slot = self.slot
@@ -437,7 +437,7 @@ class Connection(Generic[F]):
             return None
         return slot, kwargs
 
-    def _check_types(self, owner: Handle, kwargs: dict[str, Any]) -> None:
+    def _check_types(self, owner: Owner, kwargs: dict[str, Any]) -> None:
         """Check the values against the slot's annotations (``check_types=True``).
 
         :raises WrongType: a value does not match, naming the slot and the member.
@@ -469,7 +469,7 @@ class Connection(Generic[F]):
             f"{self._where()} is queued to an event loop that is closed; the connection was removed"
         ) from None
 
-    def _run_queued(self, owner: Handle, kwargs: dict[str, Any]) -> None:
+    def _run_queued(self, owner: Owner, kwargs: dict[str, Any]) -> None:
         """In the loop's thread: call the slot."""
         slot = self.slot
         loop = self.loop
@@ -499,13 +499,13 @@ class Connection(Generic[F]):
         )
 
 
-def _run_queued(conn: Connection[Any], owner: Handle, kwargs: dict[str, Any]) -> None:
+def _run_queued(conn: Connection[Any], owner: Owner, kwargs: dict[str, Any]) -> None:
     """A queued delivery, in the loop's thread (dropped if disconnected since the emit)."""
     if conn._active:
         conn._run_queued(owner, kwargs)
 
 
-def _run_once(conn: Connection[Any], owner: Handle, kwargs: dict[str, Any]) -> None:
+def _run_once(conn: Connection[Any], owner: Owner, kwargs: dict[str, Any]) -> None:
     """A queued ``once`` delivery: its connection went at the emit, as it should."""
     conn._run_queued(owner, kwargs)
 

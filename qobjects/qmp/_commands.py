@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from qobjects.codecs import DecodeContext
 from qobjects.errors import QMPError, ValidationError
-from qobjects.objects import CommandSpec, Handle
+from qobjects.objects import CommandSpec
 from qobjects.qmp._remote import find_handle
 from qobjects.qmp._typecheck import HandlerCheck, ReturnMismatch
 from qobjects.qmp.protocol import Execute
 
 if TYPE_CHECKING:
+    from qobjects.owner import OwnerT
     from qobjects.qmp._session import ServerSession
     from qobjects.qmp.server import Server
 
@@ -39,7 +40,7 @@ class _ServerContext(DecodeContext):
 
     __slots__ = ()
 
-    def handle(self, cls: type[Handle], value: object) -> Handle:
+    def handle(self, cls: type[OwnerT], value: object) -> OwnerT:
         return find_handle(cls, value)
 
 

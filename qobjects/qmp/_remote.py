@@ -26,6 +26,7 @@ from qobjects.qmp.protocol import cache_key, signal_data, signal_head, signal_li
 from qobjects.signals import BoundSignal, Connection, Signal
 
 if TYPE_CHECKING:
+    from qobjects.owner import OwnerT
     from qobjects.qmp.server import Server
 
 __all__ = ["Fanout", "RemoteConnection", "RemoteConnections", "find_handle", "timestamp"]
@@ -44,7 +45,7 @@ def timestamp() -> tuple[int, int]:
     return seconds, int((now - seconds) * 1_000_000)
 
 
-def find_handle(cls: type[Handle], value: object) -> Handle:
+def find_handle(cls: type[OwnerT], value: object) -> OwnerT:
     """``cls.find(value)``, with a finder's unexpected exception logged and
     turned into a neutral error reply.
 

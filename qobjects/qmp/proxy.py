@@ -14,7 +14,7 @@ from qobjects.errors import StateError, ValidationError
 from qobjects.objects import CommandSpec, Handle, Namespace, StructCodec
 
 if TYPE_CHECKING:
-    pass
+    from qobjects.owner import OwnerT
 
 __all__ = ["ClientContext", "command_by_py", "decode_reply", "encode_args"]
 
@@ -28,7 +28,7 @@ class ClientContext(DecodeContext):
         super().__init__(strict=False)
         self.session = session
 
-    def handle(self, cls: type[Handle], value: object) -> Handle:
+    def handle(self, cls: type[OwnerT], value: object) -> OwnerT:
         return cls._make(value, None, self.session)
 
 

@@ -40,7 +40,8 @@ class Remote:
     cancelled: bool = False  # disconnected before the connect reply came
 
     def owner_json(self) -> dict[str, object]:
-        owner: Handle = self.bound.owner
+        owner = self.bound.owner
+        assert isinstance(owner, Handle)
         return {"__handle__": type(owner).__handle_name__, "data": owner.value}
 
 
