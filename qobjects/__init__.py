@@ -8,9 +8,9 @@ itself stays cheap.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
+from qobjects._version import __version__ as __version__
 from qobjects.errors import (
     CommandNotFound,
     ConnectionLost,
@@ -36,6 +36,7 @@ from qobjects.errors import (
 from qobjects.schema import Schema, load_schema, parse_schema
 
 if TYPE_CHECKING:
+    from qobjects.default import default_namespace
     from qobjects.objects import Alternate, Handle, Namespace, Struct, build
     from qobjects.qmp.client import (
         AsyncEventListener,
@@ -94,12 +95,7 @@ __all__ = [
     "parse_schema",
 ]
 
-__version__ = "0.2.0"
-
 logging.getLogger(__name__).addHandler(logging.NullHandler())
-
-_default: Namespace | None = None
-_default_lock = threading.Lock()
 
 # Loaded on first use, so that `import qobjects` (and `qobjects check`) stays cheap.
 _LAZY = {
@@ -120,20 +116,8 @@ _LAZY = {
     "Runstate": "qobjects.qmp.client",
     "connect": "qobjects.qmp.client",
     "aconnect": "qobjects.qmp.client",
+    "default_namespace": "qobjects.default",
 }
-
-
-def default_namespace() -> Namespace:
-    """The classes of the bundled default schema (built once, on first use)."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                from qobjects.objects import build
-                from qobjects.schema import DEFAULT_SCHEMA
-
-                _default = build(DEFAULT_SCHEMA)
-    return _default
 
 
 def __getattr__(name: str) -> Any:
@@ -143,6 +127,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(module), name)
     if name[:1].isupper():
+        from qobjects.default import default_namespace
+
         types = default_namespace().types
         if name in types:
             return types[name]

@@ -484,7 +484,7 @@ def namespace_for(schema: Schema | str | os.PathLike[str] | None, namespace: Nam
     if namespace is not None:
         return namespace
     if schema is None:
-        from qobjects import default_namespace
+        from qobjects.default import default_namespace
 
         return default_namespace()
     from qobjects.objects import build

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from qobjects import __version__
+from qobjects._version import __version__
 from qobjects.codecs import encode_members
 from qobjects.errors import ProtocolError, ValidationError
 from qobjects.objects import Handle, HandleCodec, Namespace, build
@@ -127,7 +127,7 @@ class Server:
                 raise ValueError(f"{what} must be a positive integer, not {value!r}")
         if namespace is None:
             if schema is None:
-                from qobjects import default_namespace
+                from qobjects.default import default_namespace
 
                 namespace = default_namespace()
             else:
