@@ -31,6 +31,7 @@ __all__ = [
     "BoolCodec",
     "Codec",
     "DecodeContext",
+    "ClassCodec",
     "EnumCodec",
     "IntCodec",
     "ListCodec",
@@ -228,7 +229,21 @@ class AnyCodec(Codec):
         raise WrongType(where, member, "JSON value", type_name(value))
 
 
-class EnumCodec(Codec):
+class ClassCodec(Codec):
+    """A codec whose values are the instances of one class (enums, structs, handles)."""
+
+    cls: type
+
+    def annotation(self) -> Any:
+        return self.cls
+
+    def check(self, value: object, where: str, member: str) -> Any:
+        if isinstance(value, self.cls):
+            return value
+        raise self.wrong(value, where, member)
+
+
+class EnumCodec(ClassCodec):
     json_kind = "string"
 
     def __init__(self, cls: type[enum.Enum]) -> None:
@@ -237,9 +252,6 @@ class EnumCodec(Codec):
         self.fast_class = cls
         # Plain strings are accepted and turned into members.
         self.by_value: dict[str, enum.Enum] = {str(m.value): m for m in cls}
-
-    def annotation(self) -> Any:
-        return self.cls
 
     def check(self, value: object, where: str, member: str) -> Any:
         if isinstance(value, self.cls):

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from qobjects.codecs import Codec, DecodeContext, type_name
+from qobjects.codecs import ClassCodec, Codec, DecodeContext, type_name
 from qobjects.errors import InvalidHandleValue, WrongType
 from qobjects.signals import Signal
 
@@ -136,21 +136,13 @@ class Handle:
         return dict(cls._signals)
 
 
-class HandleCodec(Codec):
+class HandleCodec(ClassCodec):
     json_kind = "string"
 
     def __init__(self, cls: type[Handle]) -> None:
-        self.cls = cls
+        self.cls: type[Handle] = cls
         self.name = cls.__handle_name__
         self.json_kind = cls._scalar.json_kind
-
-    def annotation(self) -> Any:
-        return self.cls
-
-    def check(self, value: object, where: str, member: str) -> Any:
-        if isinstance(value, self.cls):
-            return value
-        raise self.wrong(value, where, member)
 
     def encode(self, value: Any, explicit: bool) -> object:
         if explicit:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from qobjects.codecs import (
     LOCAL,
-    Codec,
+    ClassCodec,
     DecodeContext,
     MemberSpec,
     decode_members,
@@ -117,20 +117,12 @@ class UnionBase(Struct):
         return super().from_json(data, ctx)
 
 
-class StructCodec(Codec):
+class StructCodec(ClassCodec):
     json_kind = "object"
 
     def __init__(self, cls: type[Struct]) -> None:
-        self.cls = cls
+        self.cls: type[Struct] = cls
         self.name = cls.__name__
-
-    def annotation(self) -> Any:
-        return self.cls
-
-    def check(self, value: object, where: str, member: str) -> Any:
-        if isinstance(value, self.cls):
-            return value
-        raise self.wrong(value, where, member)
 
     def encode(self, value: Any, explicit: bool) -> object:
         return value.to_json(explicit)
