@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from ssl import SSLContext
 from typing import Any
 
+from qobjects.default import namespace_for
 from qobjects.errors import ConnectionLost, QMPError
 from qobjects.objects import CommandSpec, Namespace
 from qobjects.qmp import compat
@@ -478,15 +479,3 @@ async def aconnect(
     session._notify("connected")
     return session
 
-
-def namespace_for(schema: Schema | str | os.PathLike[str] | None, namespace: Namespace | None) -> Namespace:
-    """The namespace a session decodes into: given, built from *schema*, or the default."""
-    if namespace is not None:
-        return namespace
-    if schema is None:
-        from qobjects.default import default_namespace
-
-        return default_namespace()
-    from qobjects.objects import build
-
-    return build(schema)

@@ -224,7 +224,7 @@ class SessionBase:
         ours = isinstance(package, str) and package.startswith("qobjects")
         return isinstance(version.get("qemu"), dict) and not ours
 
-    def _discovery(self, schema: object = None) -> Generator[Request | list[Request], object, None]:
+    def _discovery(self, schema: object) -> Generator[Request | list[Request], object, None]:
         """Speak a plain QMP server's own schema (``query-qmp-schema``, with the QEMU overlay).
 
         *schema* is the reply already read with negotiation, or ``_NOT_ASKED``.

@@ -36,8 +36,9 @@ from typing import Any, TypeVar
 
 from qobjects._version import __version__
 from qobjects.codecs import encode_members
+from qobjects.default import namespace_for
 from qobjects.errors import ProtocolError, ValidationError
-from qobjects.objects import Handle, HandleCodec, Namespace, build
+from qobjects.objects import Handle, HandleCodec, Namespace
 from qobjects.qmp._commands import CONTROL_COMMANDS, Commands
 from qobjects.qmp._listen import Listener, tcp_sockets, unix_socket
 from qobjects.qmp._output import OutputBudget
@@ -125,14 +126,7 @@ class Server:
         for what, value in limits.items():
             if type(value) is not int or value < 1:
                 raise ValueError(f"{what} must be a positive integer, not {value!r}")
-        if namespace is None:
-            if schema is None:
-                from qobjects.default import default_namespace
-
-                namespace = default_namespace()
-            else:
-                namespace = build(schema)
-        self.namespace = namespace
+        self.namespace = namespace_for(schema, namespace)
         self.check_types = check_types
         self.max_output = max_output
         self.max_output_total = max_output_total

@@ -24,10 +24,10 @@ from collections.abc import Callable, Generator, Sequence
 from ssl import SSLContext
 from typing import Any
 
+from qobjects.default import namespace_for
 from qobjects.errors import ConnectionLost, QMPError
 from qobjects.objects import CommandSpec, Namespace
 from qobjects.qmp import compat
-from qobjects.qmp.asession import namespace_for
 from qobjects.qmp.base import _DEFAULT, Request, SessionBase
 from qobjects.qmp.listeners import MAX_QUEUED, EventListener
 from qobjects.qmp.protocol import Connect, Disconnect, Execute, Greeting, QMPProtocol, Role
