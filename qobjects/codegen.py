@@ -189,22 +189,26 @@ def _enum_check(spec: MemberSpec, where: str) -> Callable[[object], Any]:
     return enum_check
 
 
-def _params(specs: Sequence[MemberSpec]) -> str:
-    if not specs:
-        return "**_q_extra"
-    return "*, " + "".join(f"{s.py}=_q_MISSING, " for s in specs) + "**_q_extra"
+def _params(specs: Sequence[MemberSpec], extra: bool = True) -> str:
+    """Keyword-only parameters, one per member; with *extra*, a ``**_q_extra``
+    that collects the keywords naming no member (reported as UnknownMember)."""
+    params = [f"{s.py}=_q_MISSING" for s in specs]
+    if extra:
+        params.append("**_q_extra")
+    return "*, " + ", ".join(params) if specs else ", ".join(params)
 
 
 def _as_dict(specs: Sequence[MemberSpec]) -> str:
     return "{" + ", ".join(f"{s.py!r}: {s.py}" for s in specs) + "}"
 
 
-def _write_checks(src: FunctionSource, specs: Sequence[MemberSpec], where: str) -> None:
+def _write_checks(src: FunctionSource, specs: Sequence[MemberSpec], where: str, extra: bool = True) -> None:
     check_identifiers([s.py for s in specs], where)
-    src.bind("_q_specs", tuple(specs))
-    src.bind("_q_where", where)
-    src.bind("_q_raise_unknown", raise_unknown)
-    src.line("if _q_extra: _q_raise_unknown(_q_specs, _q_where, _q_extra)")
+    if extra:
+        src.bind("_q_specs", tuple(specs))
+        src.bind("_q_where", where)
+        src.bind("_q_raise_unknown", raise_unknown)
+        src.line("if _q_extra: _q_raise_unknown(_q_specs, _q_where, _q_extra)")
     for i, spec in enumerate(specs):
         v, codec = spec.py, spec.codec
         if isinstance(codec, EnumCodec):
@@ -237,9 +241,13 @@ def _same_level() -> Iterator[None]:
 
 
 def _interpreted_checks(
-    specs: Sequence[MemberSpec], where: str
+    specs: Sequence[MemberSpec], where: str, strict: str | None = None
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The checks :func:`_write_checks` writes, as a plain function of a dict of keywords."""
+    """The checks :func:`_write_checks` writes, as a plain function of a dict of keywords.
+
+    With *strict* (the qualified name of a function without ``**_q_extra``),
+    a keyword naming no member is the TypeError Python raises for that function.
+    """
     check_identifiers([s.py for s in specs], where)
     known = frozenset(s.py for s in specs)
     steps: list[tuple[str, Callable[[object], Any]]] = []
@@ -259,6 +267,8 @@ def _interpreted_checks(
     def check_all(given: dict[str, Any]) -> dict[str, Any]:
         if len(given) > len(known) or not known.issuperset(given):
             extra = {k: v for k, v in given.items() if k not in known}
+            if extra and strict is not None:
+                raise TypeError(f"{strict}() got an unexpected keyword argument {next(iter(extra))!r}")
             if extra:
                 raise_unknown(specs, where, extra)
         return {name: step(given.get(name, MISSING)) for name, step in steps}
@@ -379,8 +389,11 @@ def emitter(
     with src.block("def make(_q_owner):"):
         src.line("_q_s0 = None")
         src.line("_q_targets = ()")
-        with src.block(f"def emit({_params(specs)}):"):
-            _write_checks(src, specs, where)
+        # No **_q_extra: a keyword naming no member is Python's own TypeError
+        # ("Blockdev.io_error.emit() got an unexpected keyword argument"), as
+        # collecting it would cost every emit a dict.
+        with src.block(f"def emit({_params(specs, extra=False)}):"):
+            _write_checks(src, specs, where, extra=False)
             with src.block("if _q_s0 is not None:"):
                 with src.block("try:"):
                     src.line(f"_q_s0({call})")
@@ -416,7 +429,7 @@ def _interpreted_emitter(
     raise_slot_error: Callable[[list[tuple[Any, Exception]]], None],
     raise_if_recursion: Callable[[RecursionError], None],
 ) -> EmitMaker:
-    check_all = _interpreted_checks(specs, where)
+    check_all = _interpreted_checks(specs, where, strict=qualname)
 
     def make(owner: Any) -> tuple[Emit, Update]:
         plan: list[Any] = [None, ()]  # the shortcut, the targets

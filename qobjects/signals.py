@@ -79,7 +79,9 @@ class BoundSignal(SignalBase):
     :ivar emit: ``emit(**data)``: check *data* against the signal's members
         and call every slot as ``slot(owner, **data)``, per-owner slots first,
         then those connected on the class, in connection order.
-        :raises ValidationError: wrong, missing or unknown members (before any slot runs).
+        :raises ValidationError: wrong or missing members (before any slot runs).
+        :raises TypeError: a keyword that names no member (Python's own
+            error: the members are emit's keyword parameters).
         :raises SlotError: after all slots ran, if any raised.
         :raises SignalRecursionError: slots re-emit the signal without end.
     """

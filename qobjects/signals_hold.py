@@ -102,7 +102,9 @@ class Held:
         errors: list[Exception] = []
         for owner, conn, datas in batches:
             try:
-                data = datas[0] if self.reducer is None else self._reduce(datas, where)
+                # A reducer's result is checked here, so a member it invents is
+                # an UnknownMember of the signal, not a TypeError of emit().
+                data = datas[0] if self.reducer is None else check(**self._reduce(datas, where))
                 bound = getattr(owner, self.attr)
                 if conn is None:
                     bound.emit(**data)

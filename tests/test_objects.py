@@ -304,8 +304,10 @@ def test_unknown_keyword_names_python_spellings() -> None:
     Blockdev.finder(lambda name: name)
     dev = Blockdev.find("ide0-hd0")
     with pytest.raises(UnknownMember) as info:
-        dev.tray_moved.emit(**{"tray-open": True})
+        Blockdev.tray_moved.check(**{"tray-open": True})
     assert str(info.value).endswith("'tray-open': unknown member; in Python 'tray-open' is spelt 'tray_open'")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tray-open'"):
+        dev.tray_moved.emit(**{"tray-open": True})  # emit's are its parameters: Python's own error
     with pytest.raises(UnknownMember) as info:
         BlockInfo(device=dev, type="hd", removable=True, locked=False, trayopen=True)
     assert str(info.value).endswith("valid members: device, type, removable, locked, tray_open")
