@@ -23,9 +23,9 @@ from qobjects.qmp._typecheck import HandlerCheck, ReturnMismatch
 from qobjects.qmp.protocol import Execute
 
 if TYPE_CHECKING:
+    from qobjects.objects import Namespace
     from qobjects.owner import OwnerT
     from qobjects.qmp._session import ServerSession
-    from qobjects.qmp.server import Server
 
 __all__ = ["CONTROL_COMMANDS", "BUILTIN_COMMANDS", "Commands"]
 
@@ -50,11 +50,11 @@ SERVER_CTX = _ServerContext(strict=True)
 class Commands:
     """The server's command handlers, and how a request runs.
 
-    :param server: the server whose namespace and sessions they serve.
+    :param namespace: the server's namespace (its commands and types).
     """
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
+    def __init__(self, namespace: Namespace) -> None:
+        self.namespace = namespace
         self.impl: dict[str, Callable[..., Any]] = {}
         self.checks: dict[str, HandlerCheck] = {}
         self._running: set[asyncio.Task[None]] = set()
@@ -64,7 +64,7 @@ class Commands:
         self.checks.pop(name, None)
         if check_types:
             check = HandlerCheck(name, fn)
-            spec = self.server.namespace.commands[name]
+            spec = self.namespace.commands[name]
             check.names = {s.py: s.name for s in spec.args}
             self.checks[name] = check
 
@@ -80,7 +80,7 @@ class Commands:
             session.proto.set_explicit_handles()
             session.reply({}, ev)
             return
-        spec = self.server.namespace.commands.get(name)
+        spec = self.namespace.commands.get(name)
         fn = self.impl.get(name)
         if fn is None or spec is None:
             session.error("CommandNotFound", f"The command {name} has not been found", ev)

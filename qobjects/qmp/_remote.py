@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qobjects.errors import GenericError, ProtocolError, QMPError
 from qobjects.objects import Handle
@@ -26,10 +26,10 @@ from qobjects.qmp.protocol import cache_key, signal_data, signal_head, signal_li
 from qobjects.signals import BoundSignal, Connection, Signal
 
 if TYPE_CHECKING:
+    from qobjects.objects import Namespace
     from qobjects.owner import OwnerT
-    from qobjects.qmp.server import Server
 
-__all__ = ["Fanout", "RemoteConnection", "RemoteConnections", "find_handle", "timestamp"]
+__all__ = ["Fanout", "RemoteConnection", "RemoteConnections", "RemoteHost", "find_handle", "timestamp"]
 
 log = logging.getLogger("qobjects.qmp.server")
 
@@ -155,6 +155,20 @@ def _shown(key: str) -> str:
     return f"{tname} {encode_json(value)}"
 
 
+class RemoteHost(Protocol):
+    """What the remote connections of a session read of their server
+    (:class:`~qobjects.qmp.server.Server`): its namespace, its limits and the
+    tables shared by all sessions."""
+
+    namespace: Namespace
+    max_connections: int
+    max_user_data: int
+    #: every session's signal connections, by id
+    connections: dict[int, RemoteConnection]
+    #: one local connection per owner's signal, shared by the sessions
+    _fanouts: dict[BoundSignal, Fanout]
+
+
 class RemoteConnections:
     """The signal connections of one session.
 
@@ -162,7 +176,7 @@ class RemoteConnections:
     :param push: the session's output.
     """
 
-    def __init__(self, server: Server, push: Callable[[bytes], None]) -> None:
+    def __init__(self, server: RemoteHost, push: Callable[[bytes], None]) -> None:
         self.server = server
         self.push = push
         self.conns: dict[int, RemoteConnection] = {}

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from qobjects.errors import ProtocolError, QMPError
-from qobjects.qmp._output import Output
-from qobjects.qmp._remote import RemoteConnections
+from qobjects.qmp._output import Output, OutputBudget
+from qobjects.qmp._remote import RemoteConnections, RemoteHost
 from qobjects.qmp.protocol import (
     BadMessage,
     Closed,
@@ -35,18 +35,39 @@ from qobjects.qmp.protocol import (
     Role,
 )
 
-if TYPE_CHECKING:
-    from qobjects.qmp.server import Server
-
-__all__ = ["ServerSession"]
+__all__ = ["CommandRunner", "ServerSession", "SessionHost"]
 
 log = logging.getLogger("qobjects.qmp.server")
+
+
+class CommandRunner(Protocol):
+    """Runs one ``execute`` of a session (:class:`~qobjects.qmp._commands.Commands`)."""
+
+    def execute(self, session: ServerSession, ev: Execute) -> None: ...
+
+
+class SessionHost(RemoteHost, Protocol):
+    """What a session reads of its server (:class:`~qobjects.qmp.server.Server`):
+    its greeting, its limits, the output budget and the session tables."""
+
+    version: dict[str, object]
+    max_output: int
+    max_pending: int
+    max_message_size: int
+    max_depth: int
+    max_tokens: int
+    _budget: OutputBudget
+    _sessions: set[ServerSession]
+    _lingering: set[ServerSession]  # cut, still sending what they hold
+
+    @property
+    def _commands(self) -> CommandRunner: ...
 
 
 class ServerSession(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: SessionHost) -> None:
         self.server = server
         self.proto = QMPProtocol(
             Role.SERVER,

@@ -74,7 +74,6 @@ from qobjects.qmp.introspect_classes import (
     LazyUnion,
     ServerEnumCodec,
     ServerStruct,
-    TypeNames,
 )
 from qobjects.signals import Signal
 
@@ -151,7 +150,7 @@ class ServerNamespace(Namespace):
             lambda: self._names_of("event"), self._event, self._lock, lambda n: self._is(n, "event")
         )
         self.handles = LazyMap(lambda: [h.name for h in overlay.handles()], self._handle, self._lock)
-        self.types = LazyMap(lambda: list(TypeNames(self)), self._type_by_name, self._lock)
+        self.types = LazyMap(lambda: list(self._class_names()), self._type_by_name, self._lock)
         try:
             self._fit(overlay)
         except (KeyError, TypeError, AttributeError) as err:
@@ -429,7 +428,7 @@ class ServerNamespace(Namespace):
 
     def _enum(self, tname: str, entry: dict[str, Any]) -> Codec:
         values = entry.get("values") or [m["name"] for m in entry.get("members", ())]
-        return ServerEnumCodec(self, tname, tuple(values))
+        return ServerEnumCodec(self.type_name, self._lock, tname, tuple(values))
 
     def _object(self, tname: str, entry: dict[str, Any]) -> Codec:
         name = self.type_name(tname)
@@ -509,8 +508,23 @@ class ServerNamespace(Namespace):
         cls._branches = tuple((m["type"], self.codec(m["type"])) for m in entry["members"])
         return codec
 
+    def _class_names(self) -> dict[str, str]:
+        """Every class name of the namespace, with its server type name (named
+        all at once, on first use)."""
+        with self._lock:
+            if self._all_names is None:
+                names = {}
+                for e in self.info_list:
+                    if e.get("meta-type") in ("object", "enum", "alternate"):
+                        if self._empty_name(e["name"]) is None:
+                            names[self._type_name(e["name"])] = e["name"]
+                for h in self.schema.handles():
+                    names[h.name] = h.name
+                self._all_names = names
+            return self._all_names
+
     def _type_by_name(self, name: str) -> type:
-        tname = TypeNames(self).lookup(name)
+        tname = self._class_names()[name]
         codec = self.codec(tname)
         assert isinstance(codec, (StructCodec, AlternateCodec, HandleCodec, ServerEnumCodec))
         return codec.cls

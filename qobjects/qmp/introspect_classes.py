@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from qobjects.codecs import (
     AnyCodec,
@@ -28,9 +28,6 @@ from qobjects.codegen import checker, initializer
 from qobjects.errors import SchemaError, WrongType
 from qobjects.objects import Struct, UnionBase
 
-if TYPE_CHECKING:
-    from qobjects.qmp.introspect import ServerNamespace
-
 __all__ = [
     "BUILTIN",
     "Checker",
@@ -38,7 +35,7 @@ __all__ = [
     "LazyUnion",
     "ServerEnumCodec",
     "ServerStruct",
-    "TypeNames",
+    "UnionSource",
 ]
 
 MODULE = "qobjects.server"
@@ -130,12 +127,18 @@ class ServerEnumCodec(Codec):
 
     The enum class (``ns.types``) is made only when asked for; its members
     are equal to these strings.
-    """
 
     json_kind = "string"
 
-    def __init__(self, ns: ServerNamespace, tname: str, values: tuple[str, ...]) -> None:
-        self.ns = ns
+    :param name_of: the Python class name of a server type (named on first use).
+    :param lock: the lock under which the server's classes are made.
+    """
+
+    def __init__(
+        self, name_of: Callable[[str], str], lock: threading.RLock, tname: str, values: tuple[str, ...]
+    ) -> None:
+        self.name_of = name_of
+        self.lock = lock
         self.tname = tname
         self.values = values
         self.known = frozenset(values)
@@ -143,12 +146,12 @@ class ServerEnumCodec(Codec):
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return self.ns.type_name(self.tname)
+        return self.name_of(self.tname)
 
     @property
     def cls(self) -> type[enum.StrEnum]:
         """The enum class, made on first use."""
-        with self.ns._lock:
+        with self.lock:
             return self._make_cls()
 
     def _make_cls(self) -> type[enum.StrEnum]:
@@ -170,37 +173,6 @@ class ServerEnumCodec(Codec):
             choices = ", ".join(repr(v) for v in self.values)
             raise WrongType(where, member, f"{self.name} (one of {choices})", repr(value))
         raise self.wrong(value, where, member)
-
-
-class TypeNames:
-    """Every class name of a ServerNamespace (names them all, once)."""
-
-    def __init__(self, ns: ServerNamespace) -> None:
-        self.ns = ns
-
-    def _all(self) -> dict[str, str]:
-        with self.ns._lock:
-            return self._names()
-
-    def _names(self) -> dict[str, str]:
-        ns = self.ns
-        cached = ns._all_names
-        if cached is None:
-            cached = {}
-            for e in ns.info_list:
-                if e.get("meta-type") in ("object", "enum", "alternate"):
-                    if ns._empty_name(e["name"]) is None:
-                        cached[ns.type_name(e["name"])] = e["name"]
-            for h in ns.schema.handles():
-                cached[h.name] = h.name
-            ns._all_names = cached
-        return cached
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._all()))
-
-    def lookup(self, name: str) -> str:
-        return self._all()[name]
 
 
 class ServerStruct(Struct):
@@ -236,11 +208,17 @@ def apply_fallbacks(
     return data
 
 
+class UnionSource(Protocol):
+    """What makes a lazy union's branch classes (the server's namespace)."""
+
+    def _branches(self, cls: type[LazyUnion]) -> None: ...
+
+
 class LazyUnion(UnionBase, ServerStruct):
     """A union of a server's schema: its branch classes are made on first use."""
 
     __slots__ = ()
-    _ns: ServerNamespace
+    _ns: UnionSource
     _entry: dict[str, Any]
 
     @classmethod

@@ -142,7 +142,7 @@ class Server:
             "qemu": {"major": major, "minor": minor, "micro": micro},
             "package": f"qobjects {__version__}",
         }
-        self._commands = Commands(self)
+        self._commands = Commands(self.namespace)
         self._impl = self._commands.impl
         self._impl.update(
             {
