@@ -156,7 +156,9 @@ def _write_package(
     the server's introspection data *source* instead of building a schema file.
     """
     types = exported_types(schema)
+    private: set[str] = set()
     if runtime_types is not None:
+        private = {qapi for qapi in types.values() if qapi not in runtime_types}
         types = {py: qapi for py, qapi in types.items() if qapi in runtime_types}
     taken = sorted(set(types) & {"SCHEMA", "namespace"})
     if taken:
@@ -180,7 +182,7 @@ def _write_package(
         all=names,
         **fields,
     )
-    stub = generate(schema, source=source, literal_enums=literal_enums).rstrip("\n")
+    stub = generate(schema, source=source, literal_enums=literal_enums, private=private).rstrip("\n")
     stub += "\n\nSCHEMA: str\nnamespace: _Namespace\n"
     stub += f"\n__all__ = {names!r}\n"
     for target, text in copies.items():

@@ -72,8 +72,18 @@ class Annotator:
     they are first needed; the module writes them before the classes.
     """
 
-    def __init__(self, schema: Schema, *, reserved: Set[str], literal_enums: bool = False) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        reserved: Set[str],
+        literal_enums: bool = False,
+        private: Set[str] = frozenset(),
+    ) -> None:
         """:param reserved: names the stub module defines besides the schema's types.
+        :param private: QAPI names of types the module does not export at
+            runtime: named ``_Name`` (type-check only), so importing one is a
+            type error, as it is a runtime error.
 
         :raises ValueError: a type name of *schema* is one of *reserved*.
         """
@@ -85,6 +95,8 @@ class Annotator:
             if isinstance(ent, (EnumType, ObjectType, AlternateType, HandleType)):
                 if isinstance(ent, EnumType) and ent.name == "QType":
                     self.names[ent.name] = "_QType"  # implicit: a codec at runtime, not exported
+                elif ent.name in private:
+                    self.names[ent.name] = "_" + py_name(ent.name)
                 elif not ent.is_implicit():
                     self.names[ent.name] = py_name(ent.name)
         clash = sorted(n for n in self.names.values() if n in reserved)

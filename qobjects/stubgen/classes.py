@@ -42,14 +42,23 @@ _CONNECT_OPTIONS = (
 
 _STRUCT_ATTRS = frozenset({"as_dict", "from_json", "to_json"})
 
+#: Enum's own properties: a member so named hides them (mypy allows it).
+_ENUM_PROPERTIES = frozenset({"name", "value"})
+
+#: The comment for a name that hides an inherited method, for mypy and for
+#: pyright/basedpyright (which reads only its own ignore comments).
+_HIDES_PROPERTY = "  # pyright: ignore[reportAssignmentType, reportIncompatibleMethodOverride]"
+_HIDES_METHOD = "  # type: ignore[assignment]" + _HIDES_PROPERTY
+#: A typed override of a generic method (emit_async, a signal's __get__).
+_PYRIGHT_OVERRIDE = "  # pyright: ignore[reportIncompatibleMethodOverride]"
+_OVERRIDE = "  # type: ignore[override]" + _PYRIGHT_OVERRIDE
+
 
 def _clash(m: ObjectMember, union: bool) -> str:
-    """A type: ignore for a member that hides an attribute of the Struct/UnionBase classes."""
+    """An ignore comment for a member that hides an attribute of the Struct/UnionBase classes."""
     name = py_name(m.name)
-    if name == "branches" and union:
-        return "  # type: ignore[assignment]"  # UnionBase.branches()
-    if name in _STRUCT_ATTRS:
-        return "  # type: ignore[assignment]"
+    if (name == "branches" and union) or name in _STRUCT_ATTRS:  # UnionBase.branches(), Struct's methods
+        return _HIDES_METHOD
     return ""
 
 
@@ -84,7 +93,7 @@ class ClassWriter:
     def _init(self, params: Sequence[Param], head: str, ret: str, indent: str = "    ") -> None:
         func, first = head.split("(")
         # BoundSignal.emit_async takes **data: a signal's own members narrow it.
-        note = "  # type: ignore[override]" if func.endswith("emit_async") else ""
+        note = _OVERRIDE if func.endswith("emit_async") else ""
         if not params:
             self.emit(f"{indent}{head}) -> {ret}: ...{note}")
             return
@@ -101,8 +110,13 @@ class ClassWriter:
         self.doc(ent, "    ", f"QAPI enum {ent.name}.")
         for m in ent.members:
             name = py_name(m.name)
-            # A member named like a str method (QKeyCode.index) hides it, at runtime too.
-            note = "  # type: ignore[assignment]" if name in _STR_METHODS else ""
+            # A member named like a str method (QKeyCode.index) hides it, at
+            # runtime too; one named like Enum's properties hides those.
+            note = ""
+            if name in _STR_METHODS:
+                note = _HIDES_METHOD
+            elif name in _ENUM_PROPERTIES:
+                note = _HIDES_PROPERTY
             self.emit(f"    {name} = {m.name!r}{note}")
 
     # -- structs and unions --------------------------------------------------------
@@ -219,10 +233,12 @@ class ClassWriter:
             self.doc(sig, "    ", f"QAPI {what}.")
             if cls == p:
                 self.emit(
+                    # mypy reads an overload's ignore on its first line, pyright on its last def
                     "    @overload  # type: ignore[override]",
                     f"    def __get__(self, instance: None, owner: type) -> {p}: ...",
                     "    @overload",
-                    f"    def __get__(self, instance: {owner}, owner: type) -> {p}_Bound: ...",
+                    f"    def __get__(self, instance: {owner}, owner: type) -> {p}_Bound: ..."
+                    + _PYRIGHT_OVERRIDE,
                 )
             else:
                 self.emit(f"    owner: {owner}")

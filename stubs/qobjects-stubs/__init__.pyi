@@ -304,7 +304,7 @@ class _Blockdev_IO_ERROR_Bound(_BoundSignal):
         operation: _IoOperationType_In,
         action: _BlockErrorAction_In,
     ) -> None: ...
-    async def emit_async(  # type: ignore[override]
+    async def emit_async(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self,
         *,
         operation: _IoOperationType_In,
@@ -334,7 +334,7 @@ class _Blockdev_IO_ERROR(_Signal):
     @overload  # type: ignore[override]
     def __get__(self, instance: None, owner: type) -> _Blockdev_IO_ERROR: ...
     @overload
-    def __get__(self, instance: Blockdev, owner: type) -> _Blockdev_IO_ERROR_Bound: ...
+    def __get__(self, instance: Blockdev, owner: type) -> _Blockdev_IO_ERROR_Bound: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     @overload
     def connect(self, slot: _Blockdev_IO_ERROR_F, *, once: bool = ..., loop: asyncio.AbstractEventLoop | None = ..., unique: bool = ..., weak: bool | None = ..., check_types: bool = ...) -> _Connection[_Blockdev_IO_ERROR_F]: ...
     @overload
@@ -380,7 +380,7 @@ class _Blockdev_TRAY_MOVED_Bound(_BoundSignal):
         *,
         tray_open: bool,
     ) -> None: ...
-    async def emit_async(  # type: ignore[override]
+    async def emit_async(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self,
         *,
         tray_open: bool,
@@ -403,7 +403,7 @@ class _Blockdev_TRAY_MOVED(_Signal):
     @overload  # type: ignore[override]
     def __get__(self, instance: None, owner: type) -> _Blockdev_TRAY_MOVED: ...
     @overload
-    def __get__(self, instance: Blockdev, owner: type) -> _Blockdev_TRAY_MOVED_Bound: ...
+    def __get__(self, instance: Blockdev, owner: type) -> _Blockdev_TRAY_MOVED_Bound: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     @overload
     def connect(self, slot: _Blockdev_TRAY_MOVED_F, *, once: bool = ..., loop: asyncio.AbstractEventLoop | None = ..., unique: bool = ..., weak: bool | None = ..., check_types: bool = ...) -> _Connection[_Blockdev_TRAY_MOVED_F]: ...
     @overload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -244,6 +245,16 @@ print(heard)
     run = subprocess.run(use, capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[('cdB', True)]"
+    # Every class the stub declares under a public name is there at run time
+    # (a type the namespace does not export is declared `_Name`, type-check only).
+    stub = ast.parse((pkg / "__init__.pyi").read_text(encoding="utf-8"))
+    declared = sorted(n.name for n in stub.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_"))
+    assert "QueryStatusReturn" in declared and "QueryStatusArg" not in declared
+    probe = f"import qemu72; print([n for n in {declared!r} if not hasattr(qemu72, n)])"
+    missing = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert missing.stdout.strip() == "[]", missing.stderr
     bad = program + 's.eject(id=3)  # E: Argument "id" to "eject" of "Session" has incompatible type "int"\n'
     (tmp_path / "check").mkdir()
     report = run_mypy(tmp_path / "check", {"use.py": bad}, mypy_path=[out])
