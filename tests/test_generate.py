@@ -36,6 +36,8 @@ LIGHTS = """\
 { 'command': 'query-lamps', 'returns': [ 'LampInfo' ] }
 { 'command': 'set-color', 'data': { 'lamp': 'Lamp', 'color': 'Color' } }
 { 'signal': 'RECOLORED', 'owner': 'Lamp', 'data': { 'color': 'Color' } }
+{ 'enum': 'Mode', 'data': [ 'split', 'value', 'name', 'steady' ] }
+{ 'command': 'set-mode', 'data': { 'lamp': 'Lamp', 'mode': 'Mode' } }
 """
 INFO = "{ 'struct': 'LampInfo', 'data': { 'lamp': 'Lamp', 'on': 'bool', 'color': 'Color' } }\n"
 
@@ -170,6 +172,27 @@ def _check(package: Path, tmp_path: Path, text: str) -> tuple[set[int], set[int]
 def test_correct_use_type_checks(package: Path, tmp_path: Path) -> None:
     mypy_lines, pyright_lines, output = _check(package, tmp_path, USE)
     assert mypy_lines == set() and pyright_lines == set(), output
+
+
+def test_the_package_itself_type_checks(package: Path) -> None:
+    """``generate -o src`` puts the package in the user's own tree, where both
+    checkers read its stub as project code: members named like str methods
+    or Enum's properties (Mode.split, Mode.value) and the typed overrides of
+    each signal pass both."""
+    mypy = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(package / ".cache"), "-p", "lights"],
+        cwd=package, env=_env(package), capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert mypy.returncode == 0, mypy.stdout
+    pyright = subprocess.run(
+        [str(BIN / "basedpyright"), "--outputjson", "--pythonpath", sys.executable, "lights"],
+        cwd=package, env=_env(package), capture_output=True, text=True, timeout=300, check=False,
+    )
+    diags = [d for d in json.loads(pyright.stdout)["generalDiagnostics"] if d["severity"] == "error"]
+    assert diags == [], json.dumps(diags, indent=1)
+    assert "split = 'split'  # type: ignore[assignment]  # pyright: ignore" in (
+        package / "lights" / "__init__.pyi"
+    ).read_text(encoding="utf-8")
 
 
 def test_wrong_use_is_flagged_by_both_checkers(package: Path, tmp_path: Path) -> None:
