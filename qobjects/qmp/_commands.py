@@ -58,9 +58,11 @@ class Commands:
         self.impl: dict[str, Callable[..., Any]] = {}
         self.checks: dict[str, HandlerCheck] = {}
         self._running: set[asyncio.Task[None]] = set()
+        self._is_async: dict[str, bool] = {}  # inspect's answer, per command (reset by register)
 
     def register(self, name: str, fn: Callable[..., Any], check_types: bool) -> None:
         self.impl[name] = fn
+        self._is_async.pop(name, None)
         self.checks.pop(name, None)
         if check_types:
             check = HandlerCheck(name, fn)
@@ -96,7 +98,10 @@ class Commands:
         except ValidationError as err:
             session.error("GenericError", str(err), ev)
             return
-        if inspect.iscoroutinefunction(fn):
+        is_async = self._is_async.get(name)
+        if is_async is None:
+            is_async = self._is_async[name] = inspect.iscoroutinefunction(fn)
+        if is_async:
             session.busy = True
             task = asyncio.get_running_loop().create_task(self._run_async(session, fn, args, spec, ev))
             self._running.add(task)  # held until done: the loop keeps only a weak reference
