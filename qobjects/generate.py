@@ -38,6 +38,9 @@ _RUNTIME = '''\
 Do not edit: regenerate with `qobjects generate {origin} -o DIR --name {name}`.
 """
 
+# Generated code in the user's tree: pyright's strictest rules are for code people write.
+# pyright: basic
+
 from __future__ import annotations
 
 {imports}import os

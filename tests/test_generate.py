@@ -188,7 +188,8 @@ def test_the_package_itself_type_checks(package: Path) -> None:
         [str(BIN / "basedpyright"), "--outputjson", "--pythonpath", sys.executable, "lights"],
         cwd=package, env=_env(package), capture_output=True, text=True, timeout=300, check=False,
     )
-    diags = [d for d in json.loads(pyright.stdout)["generalDiagnostics"] if d["severity"] == "error"]
+    # Nor warnings: its files ask for pyright's basic rules (generated code).
+    diags = [d for d in json.loads(pyright.stdout)["generalDiagnostics"] if d["severity"] != "information"]
     assert diags == [], json.dumps(diags, indent=1)
     assert "split = 'split'  # type: ignore[assignment]  # pyright: ignore" in (
         package / "lights" / "__init__.pyi"
