@@ -128,11 +128,11 @@ class ServerEnumCodec(Codec):
     The enum class (``ns.types``) is made only when asked for; its members
     are equal to these strings.
 
-    json_kind = "string"
-
     :param name_of: the Python class name of a server type (named on first use).
     :param lock: the lock under which the server's classes are made.
     """
+
+    json_kind = "string"
 
     def __init__(
         self, name_of: Callable[[str], str], lock: threading.RLock, tname: str, values: tuple[str, ...]

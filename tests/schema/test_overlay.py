@@ -266,3 +266,23 @@ def test_malformed_command_is_refused_clearly() -> None:
     with pytest.raises(SchemaError, match="the server's schema does not describe 'drop' correctly"):
         ns.commands["drop"]
     assert ns.commands.get("nope") is None
+
+
+def test_alternate_with_an_enum_branch_takes_its_strings() -> None:
+    # A server's enum is a string on the wire: an alternate picks that branch for a string.
+    schema = parse_schema(
+        SERVER
+        + """
+{ 'alternate': 'Level', 'data': { 'named': 'State', 'number': 'int' } }
+{ 'struct': 'Dimmer', 'data': { 'level': 'Level' } }
+{ 'command': 'query-dimmer', 'returns': 'Dimmer' }
+""",
+        "s.json",
+    )
+    ns = server_namespace(_introspect_mod.introspect(schema))
+    ret = ns.commands["query-dimmer"].ret
+    assert ret is not None
+    assert ret.decode({"level": "on"}, _ctx(), "reply", "").level == "on"
+    assert ret.decode({"level": 3}, _ctx(), "reply", "").level == 3
+    with pytest.raises(ValidationError):
+        ret.decode({"level": "dim"}, _ctx(), "reply", "")
