@@ -45,10 +45,11 @@ _STRUCT_ATTRS = frozenset({"as_dict", "from_json", "to_json"})
 #: Enum's own properties: a member so named hides them (mypy allows it).
 _ENUM_PROPERTIES = frozenset({"name", "value"})
 
-#: The comment for a name that hides an inherited method, for mypy and for
-#: pyright/basedpyright (which reads only its own ignore comments).
-_HIDES_PROPERTY = "  # pyright: ignore[reportAssignmentType, reportIncompatibleMethodOverride]"
-_HIDES_METHOD = "  # type: ignore[assignment]" + _HIDES_PROPERTY
+#: Comments for a name that hides an inherited one: pyright/basedpyright
+#: read only their own; mypy objects to hiding a method, not Enum's properties.
+_PYRIGHT_HIDES = "  # pyright: ignore[reportAssignmentType, reportIncompatibleMethodOverride]"
+_HIDES_METHOD = "  # type: ignore[assignment]" + _PYRIGHT_HIDES
+_HIDES_PROPERTY = _PYRIGHT_HIDES
 #: A typed override of a generic method (emit_async, a signal's __get__).
 _PYRIGHT_OVERRIDE = "  # pyright: ignore[reportIncompatibleMethodOverride]"
 _OVERRIDE = "  # type: ignore[override]" + _PYRIGHT_OVERRIDE
